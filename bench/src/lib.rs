@@ -1,0 +1,1 @@
+//! The comparison harness. Filled in by the benchmark issue.

@@ -1,0 +1,1 @@
+//! The `build.rs` API. Filled in by the codegen issue.

@@ -1,0 +1,1 @@
+//! Service descriptors to Rust stub source. Filled in by the codegen issue.

@@ -1,0 +1,401 @@
+//! The real call: one gRPC call on one HTTP/2 stream (layer: call).
+//!
+//! Owns the request headers of PROTOCOL-HTTP2 (`:method POST`, `:scheme`,
+//! `:path`, `:authority`, `content-type: application/grpc`, `te: trailers`,
+//! `user-agent`, `grpc-timeout`, custom metadata) and the reading of the
+//! response: headers, length-prefixed messages, trailers, trailers-only
+//! responses, HTTP status mapped to a code when no `grpc-status` came, and
+//! RST_STREAM/GOAWAY mapped through [`crate::error_map`].
+//!
+//! Threads: `start`, `send_message`, `half_close`, `cancel` and `request` run
+//! on the caller's thread; encoding happens there. A small driver task on the
+//! channel's runtime reads the response and records events into the
+//! [`Inbound`] state; a pump task on the call's executor delivers them, so
+//! decoding and every listener callback run on the caller's thread. No lock
+//! is held while a listener runs.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use h2::client::{ResponseFuture, SendRequest};
+use h2::{RecvStream, SendStream};
+use http::header::{CONTENT_TYPE, HeaderValue, TE, USER_AGENT};
+use http::uri::{Authority, PathAndQuery, Scheme};
+use http::{Method, Request, Uri};
+use tokio::task::AbortHandle;
+
+use crate::call::delivery::{Inbound, Step};
+use crate::call::{ClientCall, Listener, catch_user_panic};
+use crate::codec::{Codec, Deframer, encode_frame};
+use crate::deadline::{Deadline, encode_grpc_timeout};
+use crate::error_map::status_from_h2;
+use crate::executor::ThreadlessExecutor;
+use crate::metadata::Metadata;
+use crate::status::Status;
+use crate::sync::{Mutex, atomic::AtomicBool, atomic::Ordering, lock};
+
+/// A ready HTTP/2 connection, as a call needs it: where to open streams and
+/// what to put in their headers.
+#[derive(Clone)]
+pub(crate) struct H2Transport {
+    pub(crate) send: SendRequest<Bytes>,
+    pub(crate) runtime: tokio::runtime::Handle,
+    pub(crate) scheme: Scheme,
+    pub(crate) authority: Authority,
+    pub(crate) user_agent: HeaderValue,
+    /// Set once the connection can take no new streams.
+    pub(crate) broken: Arc<AtomicBool>,
+}
+
+impl H2Transport {
+    /// Whether new streams on this connection are bound to fail.
+    pub(crate) fn is_broken(&self) -> bool {
+        self.broken.load(Ordering::Acquire)
+    }
+}
+
+/// What a real call needs to know beyond its transport.
+pub(crate) struct CallSpec<Req, Resp> {
+    pub(crate) path: &'static str,
+    pub(crate) codec: Arc<dyn Codec<Req, Resp>>,
+    pub(crate) executor: ThreadlessExecutor,
+    pub(crate) deadline: Option<Deadline>,
+    pub(crate) max_inbound: usize,
+    pub(crate) max_outbound: Option<usize>,
+}
+
+/// One gRPC call on one HTTP/2 stream.
+pub(crate) struct H2Call<Req, Resp> {
+    shared: Arc<Shared<Req, Resp>>,
+}
+
+struct Shared<Req, Resp> {
+    transport: H2Transport,
+    spec: CallSpec<Req, Resp>,
+    out: Mutex<Outbound>,
+    inbound: Mutex<Inbound<Resp>>,
+}
+
+#[derive(Default)]
+struct Outbound {
+    stream: Option<SendStream<Bytes>>,
+    half_closed: bool,
+    /// The stream is over for sending: reset, or the call closed.
+    done: bool,
+    driver: Option<AbortHandle>,
+}
+
+impl<Req: Send + 'static, Resp: Send + 'static> H2Call<Req, Resp> {
+    /// A call that will open its stream on `transport` when started.
+    pub(crate) fn new(transport: H2Transport, spec: CallSpec<Req, Resp>) -> Self {
+        H2Call {
+            shared: Arc::new(Shared {
+                transport,
+                spec,
+                out: Mutex::new(Outbound::default()),
+                inbound: Mutex::new(Inbound::new()),
+            }),
+        }
+    }
+}
+
+impl<Req: Send + 'static, Resp: Send + 'static> ClientCall<Req, Resp> for H2Call<Req, Resp> {
+    fn start(&self, listener: Box<dyn Listener<Resp>>, headers: Metadata) {
+        let shared = &self.shared;
+        lock(&shared.inbound).set_listener(listener);
+        if let Some(deadline) = shared.spec.deadline
+            && deadline.is_expired()
+        {
+            shared.fail(Status::deadline_exceeded(
+                "deadline exceeded before the call could start its stream",
+            ));
+            return;
+        }
+        let request = match shared.build_request(&headers) {
+            Ok(request) => request,
+            Err(status) => return shared.fail(status),
+        };
+        let mut send = shared.transport.send.clone();
+        match send.send_request(request, false) {
+            Ok((response, stream)) => {
+                let mut out = lock(&shared.out);
+                if out.done {
+                    // Cancelled while the request was being built.
+                    let mut stream = stream;
+                    stream.send_reset(h2::Reason::CANCEL);
+                    return;
+                }
+                out.stream = Some(stream);
+                let driver = shared
+                    .transport
+                    .runtime
+                    .spawn(drive(shared.clone(), response));
+                out.driver = Some(driver.abort_handle());
+            }
+            Err(error) => {
+                shared.transport.broken.store(true, Ordering::Release);
+                shared.fail(status_from_h2(&error, "starting the call's stream"));
+            }
+        }
+    }
+
+    fn request(&self, n: usize) {
+        lock(&self.shared.inbound).request(n);
+        self.shared.schedule_pump();
+    }
+
+    fn send_message(&self, message: Req) {
+        let shared = &self.shared;
+        let frame = match encode_frame(&*shared.spec.codec, &message, shared.spec.max_outbound) {
+            Ok(frame) => frame,
+            Err(status) => return self.cancel(status),
+        };
+        let mut out = lock(&shared.out);
+        if out.done || out.half_closed {
+            return;
+        }
+        if let Some(stream) = out.stream.as_mut() {
+            // A failed send means the stream already ended; the driver reports why.
+            let _ = stream.send_data(frame, false);
+        }
+    }
+
+    fn half_close(&self) {
+        let mut out = lock(&self.shared.out);
+        if out.done || out.half_closed {
+            return;
+        }
+        out.half_closed = true;
+        if let Some(stream) = out.stream.as_mut() {
+            let _ = stream.send_data(Bytes::new(), true);
+        }
+    }
+
+    fn cancel(&self, status: Status) {
+        let recorded = lock(&self.shared.inbound).close(status, Metadata::new());
+        if recorded {
+            self.shared.reset_stream();
+            self.shared.schedule_pump();
+        }
+    }
+}
+
+impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
+    fn build_request(&self, metadata: &Metadata) -> Result<Request<()>, Status> {
+        let path = PathAndQuery::from_maybe_shared(Bytes::from_static(self.spec.path.as_bytes()))
+            .map_err(|e| {
+            Status::internal(format!("invalid method path {:?}: {e}", self.spec.path))
+        })?;
+        let uri = Uri::builder()
+            .scheme(self.transport.scheme.clone())
+            .authority(self.transport.authority.clone())
+            .path_and_query(path)
+            .build()
+            .map_err(|e| Status::internal(format!("invalid request URI: {e}")))?;
+        let mut request = Request::new(());
+        *request.method_mut() = Method::POST;
+        *request.uri_mut() = uri;
+        let headers = request.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+        headers.insert(TE, HeaderValue::from_static("trailers"));
+        headers.insert(USER_AGENT, self.transport.user_agent.clone());
+        if let Some(deadline) = self.spec.deadline {
+            let timeout = encode_grpc_timeout(deadline.remaining());
+            if let Ok(value) = HeaderValue::from_str(&timeout) {
+                headers.insert("grpc-timeout", value);
+            }
+        }
+        metadata.write_to(headers);
+        Ok(request)
+    }
+
+    /// Closes the call locally with `status` and resets the stream.
+    fn fail(self: &Arc<Self>, status: Status) {
+        let recorded = lock(&self.inbound).fail(status);
+        if recorded {
+            self.reset_stream();
+            self.schedule_pump();
+        }
+    }
+
+    /// Records the server's (or the connection's) end of the call.
+    fn remote_close(self: &Arc<Self>, status: Status, trailers: Metadata) {
+        let recorded = lock(&self.inbound).close(status, trailers);
+        if recorded {
+            self.finish_stream();
+            self.schedule_pump();
+        }
+    }
+
+    /// Sends RST_STREAM(CANCEL) unless the stream already ended, and stops
+    /// the driver.
+    fn reset_stream(&self) {
+        let mut out = lock(&self.out);
+        out.done = true;
+        if let Some(mut stream) = out.stream.take() {
+            stream.send_reset(h2::Reason::CANCEL);
+        }
+        if let Some(driver) = out.driver.take() {
+            driver.abort();
+        }
+    }
+
+    /// Forgets the stream after the server ended it.
+    fn finish_stream(&self) {
+        let mut out = lock(&self.out);
+        out.done = true;
+        out.stream = None;
+        out.driver = None;
+    }
+
+    fn record(self: &Arc<Self>, event: impl FnOnce(&mut Inbound<Resp>)) {
+        event(&mut lock(&self.inbound));
+        self.schedule_pump();
+    }
+
+    /// Queues one pump task on the executor unless one is already queued.
+    fn schedule_pump(self: &Arc<Self>) {
+        {
+            let mut inbound = lock(&self.inbound);
+            if inbound.pump_queued {
+                return;
+            }
+            inbound.pump_queued = true;
+        }
+        let shared = self.clone();
+        self.spec.executor.execute(Box::new(move || shared.pump()));
+    }
+
+    /// Delivers every step that can run now. Runs on the call's executor.
+    fn pump(self: &Arc<Self>) {
+        lock(&self.inbound).pump_queued = false;
+        loop {
+            let Some(step) = lock(&self.inbound).next_step() else {
+                return;
+            };
+            match step {
+                Step::Headers(mut listener, headers) => {
+                    let outcome =
+                        catch_user_panic("listener on_headers", || listener.on_headers(headers));
+                    lock(&self.inbound).return_listener(listener);
+                    if let Err(panic) = outcome {
+                        self.fail(Status::cancelled(panic));
+                    }
+                }
+                Step::Message(mut listener, bytes) => {
+                    let outcome = match self.spec.codec.decode(bytes) {
+                        Ok(message) => {
+                            catch_user_panic("listener on_message", || listener.on_message(message))
+                                .map_err(Status::cancelled)
+                        }
+                        Err(status) => Err(status),
+                    };
+                    lock(&self.inbound).return_listener(listener);
+                    if let Err(status) = outcome {
+                        self.fail(status);
+                    }
+                }
+                Step::Close(mut listener, status, trailers) => {
+                    self.finish_stream();
+                    if let Err(panic) = catch_user_panic("listener on_close", || {
+                        listener.on_close(status, trailers)
+                    }) {
+                        tracing::error!("{panic}; the call was already closed");
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    fn is_closing(&self) -> bool {
+        lock(&self.inbound).is_closing()
+    }
+}
+
+/// Reads the response of one call on the channel's runtime.
+async fn drive<Req: Send + 'static, Resp: Send + 'static>(
+    shared: Arc<Shared<Req, Resp>>,
+    response: ResponseFuture,
+) {
+    let response = match response.await {
+        Ok(response) => response,
+        Err(error) => {
+            let status = status_from_h2(&error, "waiting for response headers");
+            return shared.remote_close(status, Metadata::new());
+        }
+    };
+    let (parts, body) = response.into_parts();
+    // Trailers-only: grpc-status in the one HEADERS frame.
+    if let Some(status) = Status::from_header_map(&parts.headers) {
+        let trailers = status.trailers().clone();
+        return shared.remote_close(status, trailers);
+    }
+    if parts.status != http::StatusCode::OK {
+        let status = Status::from_http_status(parts.status);
+        shared.fail(status);
+        return;
+    }
+    let content_type = parts
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !content_type.starts_with("application/grpc") {
+        shared.fail(Status::unknown(format!(
+            "server replied with content-type {content_type:?}, not application/grpc"
+        )));
+        return;
+    }
+    shared.record(|inbound| inbound.headers(Metadata::from_headers(&parts.headers)));
+    read_body(&shared, body).await;
+}
+
+async fn read_body<Req: Send + 'static, Resp: Send + 'static>(
+    shared: &Arc<Shared<Req, Resp>>,
+    mut body: RecvStream,
+) {
+    let mut deframer = Deframer::new(shared.spec.max_inbound);
+    while let Some(chunk) = body.data().await {
+        let chunk = match chunk {
+            Ok(chunk) => chunk,
+            Err(error) => {
+                let status = status_from_h2(&error, "receiving response messages");
+                return shared.remote_close(status, Metadata::new());
+            }
+        };
+        let _ = body.flow_control().release_capacity(chunk.len());
+        deframer.push(&chunk);
+        let mut got = false;
+        loop {
+            match deframer.next_message() {
+                Ok(Some(message)) => {
+                    lock(&shared.inbound).message(message);
+                    got = true;
+                }
+                Ok(None) => break,
+                Err(status) => return shared.fail(status),
+            }
+        }
+        if got {
+            shared.schedule_pump();
+        }
+        if shared.is_closing() {
+            return;
+        }
+    }
+    if !deframer.is_idle() {
+        return shared.fail(Status::internal(
+            "server ended the response in the middle of a message",
+        ));
+    }
+    let status = match body.trailers().await {
+        Ok(Some(trailers)) => Status::from_header_map(&trailers).unwrap_or_else(|| {
+            Status::internal("server ended the response without a grpc-status trailer")
+        }),
+        Ok(None) => Status::internal("server ended the response without trailers"),
+        Err(error) => status_from_h2(&error, "receiving response trailers"),
+    };
+    let trailers = status.trailers().clone();
+    shared.remote_close(status, trailers);
+}

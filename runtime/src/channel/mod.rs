@@ -1,0 +1,573 @@
+//! `Channel`: a virtual connection to one target (layer: channel, above
+//! `transport` and `call`).
+//!
+//! Owns target parsing, the connectivity state machine, the list of pending
+//! calls, reconnect backoff and idle mode. It hands each call either a real
+//! call on the ready transport, a [`DelayedClientCall`] that waits for one, or
+//! a [`FailedCall`](crate::call::FailedCall).
+//!
+//! ```text
+//!            call / state(true)          handshake done
+//!   IDLE ──────────────────────► CONNECTING ──────────────► READY
+//!    ▲                              │   ▲                     │
+//!    │ idle timeout                 │   │ backoff elapsed     │ connection lost
+//!    │                              ▼   │                     ▼
+//!    └──────────────────────── TRANSIENT_FAILURE            IDLE
+//!                 any state ──shutdown()──► SHUTDOWN
+//! ```
+//!
+//! - A call on an IDLE channel starts connecting and waits as a pending call.
+//! - When a connection attempt fails, pending calls without wait-for-ready
+//!   fail with UNAVAILABLE; wait-for-ready calls keep waiting (until their
+//!   deadline). New fail-fast calls in TRANSIENT_FAILURE fail at once.
+//! - The channel retries with exponential backoff ([`BackoffConfig`]) until it
+//!   connects, shuts down, or the idle timeout passes with no call in use.
+//! - A READY channel with no call in use for the idle timeout closes its
+//!   connection and returns to IDLE.
+//!
+//! Its connections, timers and response readers run on a tokio runtime: its
+//! own shared one (see `rt`) or a `Handle` the user passes. Callers never need
+//! a tokio context. No lock is held while a call is started or failed.
+
+pub(crate) mod backoff;
+pub(crate) mod call;
+pub(crate) mod target;
+
+use std::fmt;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use http::HeaderValue;
+
+use crate::call::h2::{CallSpec, H2Call, H2Transport};
+use crate::call::{ClientCall, DelayedClientCall, FailedCall, SharedCall};
+use crate::codec::Codec;
+use crate::executor::ThreadlessExecutor;
+use crate::method::MethodDescriptor;
+use crate::options::CallOptions;
+use crate::status::Status;
+use crate::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use crate::sync::{Mutex, lock};
+use crate::transport::{self, ConnectSettings};
+
+use backoff::Backoff;
+pub use backoff::BackoffConfig;
+pub use call::ChannelCall;
+pub use target::InvalidTarget;
+use target::Target;
+
+/// The connectivity state of a channel, as gRPC defines it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ConnectivityState {
+    /// No connection and no attempt under way.
+    Idle,
+    /// A connection attempt is under way.
+    Connecting,
+    /// A connection is ready for calls.
+    Ready,
+    /// The last attempt failed; the channel waits out its backoff.
+    TransientFailure,
+    /// The channel was shut down; every call fails.
+    Shutdown,
+}
+
+/// A virtual connection to one gRPC target. Cheap to clone; one channel
+/// serves any number of threads and calls at once.
+#[derive(Clone)]
+pub struct Channel {
+    inner: Arc<Inner>,
+}
+
+/// Builds a [`Channel`]. See [`Channel::builder`].
+#[derive(Debug, Clone)]
+pub struct ChannelBuilder {
+    target: String,
+    runtime: Option<tokio::runtime::Handle>,
+    backoff: BackoffConfig,
+    idle_timeout: Duration,
+    user_agent: Option<String>,
+    stream_window: u32,
+    connection_window: u32,
+}
+
+struct Inner {
+    target: Target,
+    runtime: Option<tokio::runtime::Handle>,
+    settings: ConnectSettings,
+    idle_timeout: Duration,
+    state: Mutex<State>,
+    calls_in_use: AtomicUsize,
+    created: Instant,
+    /// Nanoseconds after `created` when a call last started or ended.
+    last_used: AtomicU64,
+}
+
+struct State {
+    connectivity: ConnectivityState,
+    transport: Option<(u64, H2Transport)>,
+    pending: Vec<Box<dyn PendingCall>>,
+    last_error: Option<Status>,
+    backoff: Backoff,
+    next_connection_id: u64,
+    idle_timer_running: bool,
+}
+
+impl Channel {
+    /// Starts building a channel to `target`: `http://host:port`,
+    /// `dns:///host:port` or `unix:/path`.
+    pub fn builder(target: impl Into<String>) -> ChannelBuilder {
+        ChannelBuilder {
+            target: target.into(),
+            runtime: None,
+            backoff: BackoffConfig::default(),
+            idle_timeout: Duration::from_secs(30 * 60),
+            user_agent: None,
+            stream_window: 1024 * 1024,
+            connection_window: 4 * 1024 * 1024,
+        }
+    }
+
+    /// The current state. With `try_to_connect`, an IDLE channel starts
+    /// connecting (the returned state is then CONNECTING).
+    pub fn state(&self, try_to_connect: bool) -> ConnectivityState {
+        let mut state = lock(&self.inner.state);
+        if try_to_connect && state.connectivity == ConnectivityState::Idle {
+            self.inner.start_connecting(&mut state);
+        }
+        state.connectivity
+    }
+
+    /// Shuts the channel down: pending calls fail with UNAVAILABLE, new calls
+    /// fail at once, and the connection closes once its calls finish.
+    pub fn shutdown(&self) {
+        let pending = {
+            let mut state = lock(&self.inner.state);
+            state.connectivity = ConnectivityState::Shutdown;
+            state.transport = None;
+            std::mem::take(&mut state.pending)
+        };
+        for call in pending {
+            call.fail(Status::unavailable("channel was shut down"));
+        }
+    }
+
+    /// Creates a call for `method`. Its listener callbacks will run on
+    /// `executor`. Nothing is sent until the call is started.
+    pub fn new_call<Req, Resp, C>(
+        &self,
+        method: &MethodDescriptor<Req, Resp, C>,
+        options: &CallOptions,
+        executor: ThreadlessExecutor,
+    ) -> ChannelCall<Req, Resp>
+    where
+        Req: Send + 'static,
+        Resp: Send + 'static,
+        C: Codec<Req, Resp> + Clone,
+    {
+        let inner = &self.inner;
+        let in_use = InUse::new(inner.clone());
+        let deadline = options.effective_deadline();
+        let runtime = match inner.runtime() {
+            Ok(runtime) => runtime,
+            Err(status) => {
+                let failed = Arc::new(FailedCall::new(status, executor));
+                return ChannelCall::new(failed, None, None, None, in_use);
+            }
+        };
+        let spec = CallSpec {
+            path: method.full_path(),
+            codec: Arc::new(method.codec().clone()),
+            executor: executor.clone(),
+            deadline,
+            max_inbound: options.max_inbound_message_size(),
+            max_outbound: options.max_outbound_message_size(),
+        };
+        let mut state = lock(&inner.state);
+        if let Some((_, transport)) = &state.transport
+            && transport.is_broken()
+        {
+            state.transport = None;
+            state.connectivity = ConnectivityState::Idle;
+        }
+        let (call, delayed): (SharedCall<Req, Resp>, _) = match state.connectivity {
+            ConnectivityState::Ready => match &state.transport {
+                Some((_, transport)) => {
+                    let transport = transport.clone();
+                    drop(state);
+                    (Arc::new(H2Call::new(transport, spec)), None)
+                }
+                // READY always has a transport; should that ever break,
+                // fail the call rather than panic.
+                None => {
+                    let status =
+                        Status::internal("channel READY without a transport (switchboard bug)");
+                    (Arc::new(FailedCall::new(status, executor)), None)
+                }
+            },
+            ConnectivityState::Shutdown => {
+                let status = Status::unavailable("channel was shut down");
+                (Arc::new(FailedCall::new(status, executor)), None)
+            }
+            ConnectivityState::TransientFailure if !options.wait_for_ready() => {
+                let status = state.last_error.clone().unwrap_or_else(|| {
+                    Status::unavailable(format!(
+                        "channel to {} is in TRANSIENT_FAILURE",
+                        inner.target
+                    ))
+                });
+                (Arc::new(FailedCall::new(status, executor)), None)
+            }
+            ConnectivityState::Idle
+            | ConnectivityState::Connecting
+            | ConnectivityState::TransientFailure => {
+                let delayed = Arc::new(DelayedClientCall::new(executor));
+                state.pending.retain(|p| p.is_waiting());
+                state.pending.push(Box::new(Pending {
+                    delayed: delayed.clone(),
+                    spec,
+                    wait_for_ready: options.wait_for_ready(),
+                }));
+                if state.connectivity == ConnectivityState::Idle {
+                    inner.start_connecting(&mut state);
+                }
+                (delayed.clone() as SharedCall<Req, Resp>, Some(delayed))
+            }
+        };
+        ChannelCall::new(call, delayed, deadline, Some(runtime), in_use)
+    }
+}
+
+impl fmt::Debug for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Channel")
+            .field("target", &self.inner.target.to_string())
+            .field("state", &lock(&self.inner.state).connectivity)
+            .finish()
+    }
+}
+
+impl ChannelBuilder {
+    /// Runs the channel's connections and timers on `handle` instead of the
+    /// shared default runtime.
+    pub fn runtime(mut self, handle: tokio::runtime::Handle) -> Self {
+        self.runtime = Some(handle);
+        self
+    }
+
+    /// Sets the reconnect backoff (default: gRPC's connection-backoff spec).
+    pub fn backoff(mut self, backoff: BackoffConfig) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// How long a channel with no call in use keeps its connection before
+    /// going IDLE (default 30 minutes).
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// Text put before switchboard's own `user-agent`.
+    pub fn user_agent(mut self, prefix: impl Into<String>) -> Self {
+        self.user_agent = Some(prefix.into());
+        self
+    }
+
+    /// HTTP/2 flow-control windows: per stream and per connection (defaults
+    /// 1 MiB and 4 MiB).
+    pub fn flow_control_windows(mut self, stream: u32, connection: u32) -> Self {
+        self.stream_window = stream;
+        self.connection_window = connection;
+        self
+    }
+
+    /// Builds the channel. Does no I/O: the first call (or
+    /// [`Channel::state`] with `true`) connects.
+    pub fn build(self) -> Result<Channel, InvalidTarget> {
+        let target = Target::parse(&self.target)?;
+        let own = concat!("switchboard/", env!("CARGO_PKG_VERSION"));
+        let agent = match &self.user_agent {
+            Some(prefix) => format!("{prefix} {own}"),
+            None => own.to_string(),
+        };
+        let user_agent = HeaderValue::from_str(&agent).map_err(|_| InvalidTarget {
+            target: self.target.clone(),
+            reason: format!("user agent {agent:?} is not a valid header value"),
+        })?;
+        let created = Instant::now();
+        let seed = created.elapsed().as_nanos() as u64 ^ (Arc::as_ptr(&Arc::new(())) as u64);
+        Ok(Channel {
+            inner: Arc::new(Inner {
+                target,
+                runtime: self.runtime,
+                settings: ConnectSettings {
+                    user_agent,
+                    stream_window: self.stream_window,
+                    connection_window: self.connection_window,
+                },
+                idle_timeout: self.idle_timeout,
+                state: Mutex::new(State {
+                    connectivity: ConnectivityState::Idle,
+                    transport: None,
+                    pending: Vec::new(),
+                    last_error: None,
+                    backoff: Backoff::new(self.backoff, seed),
+                    next_connection_id: 0,
+                    idle_timer_running: false,
+                }),
+                calls_in_use: AtomicUsize::new(0),
+                created,
+                last_used: AtomicU64::new(0),
+            }),
+        })
+    }
+}
+
+impl Inner {
+    fn runtime(&self) -> Result<tokio::runtime::Handle, Status> {
+        match &self.runtime {
+            Some(handle) => Ok(handle.clone()),
+            None => crate::rt::default_handle(),
+        }
+    }
+
+    fn touch(&self) {
+        let nanos = self.created.elapsed().as_nanos() as u64;
+        self.last_used.store(nanos, Ordering::Relaxed);
+    }
+
+    /// Moves to CONNECTING and spawns the connect loop (lock held by caller).
+    fn start_connecting(self: &Arc<Self>, state: &mut State) {
+        let runtime = match self.runtime() {
+            Ok(runtime) => runtime,
+            Err(status) => {
+                state.connectivity = ConnectivityState::TransientFailure;
+                state.last_error = Some(status);
+                return;
+            }
+        };
+        state.connectivity = ConnectivityState::Connecting;
+        if !state.idle_timer_running {
+            state.idle_timer_running = true;
+            runtime.spawn(idle_timer(Arc::downgrade(self)));
+        }
+        runtime.spawn(connect_loop(Arc::downgrade(self), runtime.clone()));
+    }
+
+    /// A connection is ready: serve pending calls on it.
+    fn on_connected(&self, id: u64, transport: H2Transport) {
+        let pending = {
+            let mut state = lock(&self.state);
+            if state.connectivity != ConnectivityState::Connecting {
+                // Shut down or gone idle meanwhile: drop the connection.
+                return;
+            }
+            state.connectivity = ConnectivityState::Ready;
+            state.transport = Some((id, transport.clone()));
+            state.last_error = None;
+            state.backoff.reset();
+            std::mem::take(&mut state.pending)
+        };
+        for call in pending {
+            call.activate(&transport);
+        }
+    }
+
+    /// A connection attempt failed. Returns the backoff to wait before the
+    /// next attempt, or `None` if the channel should stop trying.
+    fn on_connect_failed(&self, status: Status) -> Option<Duration> {
+        let (fail_fast, delay) = {
+            let mut state = lock(&self.state);
+            if state.connectivity != ConnectivityState::Connecting {
+                return None;
+            }
+            state.connectivity = ConnectivityState::TransientFailure;
+            state.last_error = Some(status.clone());
+            let (wait, fail): (Vec<_>, Vec<_>) = std::mem::take(&mut state.pending)
+                .into_iter()
+                .partition(|p| p.wait_for_ready());
+            state.pending = wait;
+            (fail, state.backoff.next_delay())
+        };
+        tracing::debug!(%status, ?delay, "connection attempt failed; backing off");
+        for call in fail_fast {
+            call.fail(status.clone());
+        }
+        Some(delay)
+    }
+
+    /// The backoff elapsed: try again unless the channel moved on.
+    fn begin_retry(&self) -> Option<Duration> {
+        let mut state = lock(&self.state);
+        if state.connectivity != ConnectivityState::TransientFailure {
+            return None;
+        }
+        state.connectivity = ConnectivityState::Connecting;
+        Some(state.backoff.connect_timeout())
+    }
+
+    /// The connection `id` ended: the channel goes IDLE if it was current.
+    fn on_transport_closed(&self, id: u64, status: Status) {
+        let mut state = lock(&self.state);
+        if matches!(state.transport, Some((current, _)) if current == id) {
+            tracing::debug!(%status, "channel's connection closed; going IDLE");
+            state.transport = None;
+            if state.connectivity == ConnectivityState::Ready {
+                state.connectivity = ConnectivityState::Idle;
+            }
+        }
+    }
+
+    /// How long the channel has had no call in use, if it has none.
+    fn idle_for(&self) -> Option<Duration> {
+        if self.calls_in_use.load(Ordering::Acquire) > 0 {
+            return None;
+        }
+        let now = self.created.elapsed().as_nanos() as u64;
+        let last = self.last_used.load(Ordering::Relaxed);
+        Some(Duration::from_nanos(now.saturating_sub(last)))
+    }
+}
+
+/// Tries to connect until it succeeds or the channel no longer wants it.
+async fn connect_loop(channel: Weak<Inner>, runtime: tokio::runtime::Handle) {
+    let mut timeout = match channel.upgrade() {
+        Some(inner) => lock(&inner.state).backoff.connect_timeout(),
+        None => return,
+    };
+    loop {
+        let Some(inner) = channel.upgrade() else {
+            return;
+        };
+        let id = {
+            let mut state = lock(&inner.state);
+            state.next_connection_id += 1;
+            state.next_connection_id
+        };
+        let target = inner.target.clone();
+        let settings = inner.settings.clone();
+        drop(inner);
+        let weak = channel.clone();
+        let on_closed = Box::new(move |status: Status| {
+            if let Some(inner) = weak.upgrade() {
+                inner.on_transport_closed(id, status);
+            }
+        });
+        let result =
+            transport::connect(&target, &settings, timeout, runtime.clone(), on_closed).await;
+        let Some(inner) = channel.upgrade() else {
+            return;
+        };
+        let delay = match result {
+            Ok(transport) => return inner.on_connected(id, transport),
+            Err(status) => match inner.on_connect_failed(status) {
+                Some(delay) => delay,
+                None => return,
+            },
+        };
+        drop(inner);
+        tokio::time::sleep(delay).await;
+        let Some(inner) = channel.upgrade() else {
+            return;
+        };
+        timeout = match inner.begin_retry() {
+            Some(timeout) => timeout,
+            None => return,
+        };
+    }
+}
+
+/// Returns the channel to IDLE after `idle_timeout` with no call in use.
+async fn idle_timer(channel: Weak<Inner>) {
+    loop {
+        let Some(inner) = channel.upgrade() else {
+            return;
+        };
+        let timeout = inner.idle_timeout;
+        let wait = match inner.idle_for() {
+            Some(idle) if idle >= timeout => {
+                let mut state = lock(&inner.state);
+                match state.connectivity {
+                    ConnectivityState::Ready | ConnectivityState::TransientFailure
+                        if state.pending.iter().all(|p| !p.is_waiting()) =>
+                    {
+                        tracing::debug!("channel idle for {timeout:?}; going IDLE");
+                        state.connectivity = ConnectivityState::Idle;
+                        state.transport = None;
+                        state.pending.clear();
+                        state.idle_timer_running = false;
+                        return;
+                    }
+                    ConnectivityState::Idle | ConnectivityState::Shutdown => {
+                        state.idle_timer_running = false;
+                        return;
+                    }
+                    _ => timeout,
+                }
+            }
+            Some(idle) => timeout - idle,
+            None => timeout,
+        };
+        drop(inner);
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// Counts a call as in use for the idle timer while it lives.
+pub(crate) struct InUse {
+    channel: Arc<Inner>,
+}
+
+impl InUse {
+    fn new(channel: Arc<Inner>) -> InUse {
+        channel.calls_in_use.fetch_add(1, Ordering::AcqRel);
+        channel.touch();
+        InUse { channel }
+    }
+}
+
+impl Drop for InUse {
+    fn drop(&mut self) {
+        self.channel.touch();
+        self.channel.calls_in_use.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A call waiting for a transport, with its type erased.
+trait PendingCall: Send {
+    /// Gives the call a real call on `transport`.
+    fn activate(self: Box<Self>, transport: &H2Transport);
+    /// Closes the call with `status` without ever opening a stream.
+    fn fail(self: Box<Self>, status: Status);
+    fn wait_for_ready(&self) -> bool;
+    /// Still waiting (not cancelled by its caller or deadline).
+    fn is_waiting(&self) -> bool;
+}
+
+struct Pending<Req, Resp> {
+    delayed: Arc<DelayedClientCall<Req, Resp>>,
+    spec: CallSpec<Req, Resp>,
+    wait_for_ready: bool,
+}
+
+impl<Req: Send + 'static, Resp: Send + 'static> PendingCall for Pending<Req, Resp> {
+    fn activate(self: Box<Self>, transport: &H2Transport) {
+        let executor = self.spec.executor.clone();
+        let real = Arc::new(H2Call::new(transport.clone(), self.spec));
+        if let Some(drain) = self.delayed.set_call(real) {
+            executor.execute(drain);
+        }
+    }
+
+    fn fail(self: Box<Self>, status: Status) {
+        self.delayed.cancel(status);
+    }
+
+    fn wait_for_ready(&self) -> bool {
+        self.wait_for_ready
+    }
+
+    fn is_waiting(&self) -> bool {
+        !self.delayed.is_cancelled()
+    }
+}

@@ -1,0 +1,232 @@
+//! Message codec and gRPC length-prefixed framing (layer: plain data + bytes).
+//!
+//! Owns the [`Codec`] trait that turns typed messages into bytes and back, the
+//! prost implementation, and the 5-byte message framing of gRPC's
+//! PROTOCOL-HTTP2 (`Length-Prefixed-Message`: a compressed flag byte, a
+//! big-endian `u32` length, the message). The [`Deframer`] is incremental: a
+//! message may be split across many HTTP/2 DATA frames and one DATA frame may
+//! hold many messages. Its invariant: a message whose declared length is over
+//! the inbound limit is refused with `RESOURCE_EXHAUSTED` as soon as its
+//! 5-byte prefix is read, before any of its body is kept.
+//!
+//! It knows nothing of streams, calls or threads.
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+
+use crate::status::Status;
+
+/// Length of the gRPC message prefix: one flag byte and a `u32` length.
+pub(crate) const PREFIX_LEN: usize = 5;
+
+/// Turns requests into bytes and bytes into responses for one method.
+///
+/// Implementations must be cheap to share: one codec value serves every call
+/// of a method. Errors are reported as a [`Status`], which closes the call.
+pub trait Codec<Req, Resp>: Send + Sync + 'static {
+    /// Appends the encoded form of `message` to `dst`.
+    fn encode(&self, message: &Req, dst: &mut BytesMut) -> Result<(), Status>;
+    /// Decodes one whole message.
+    fn decode(&self, src: Bytes) -> Result<Resp, Status>;
+}
+
+/// The protobuf codec, backed by prost. Generated stubs use it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ProstCodec;
+
+impl<Req, Resp> Codec<Req, Resp> for ProstCodec
+where
+    Req: prost::Message + 'static,
+    Resp: prost::Message + Default + 'static,
+{
+    fn encode(&self, message: &Req, dst: &mut BytesMut) -> Result<(), Status> {
+        message
+            .encode(dst)
+            .map_err(|e| Status::internal(format!("failed to encode request message: {e}")))
+    }
+
+    fn decode(&self, src: Bytes) -> Result<Resp, Status> {
+        Resp::decode(src)
+            .map_err(|e| Status::internal(format!("failed to decode response message: {e}")))
+    }
+}
+
+/// Encodes `message` as one length-prefixed gRPC message (uncompressed).
+///
+/// Fails with `RESOURCE_EXHAUSTED` when the encoded message is longer than
+/// `max_len`, and with `INTERNAL` when it does not fit the 32-bit length.
+pub(crate) fn encode_frame<Req: 'static, Resp: 'static>(
+    codec: &dyn Codec<Req, Resp>,
+    message: &Req,
+    max_len: Option<usize>,
+) -> Result<Bytes, Status> {
+    let mut buf = BytesMut::with_capacity(256);
+    buf.put_bytes(0, PREFIX_LEN);
+    codec.encode(message, &mut buf)?;
+    let len = buf.len() - PREFIX_LEN;
+    if let Some(max) = max_len
+        && len > max
+    {
+        return Err(Status::resource_exhausted(format!(
+            "request message of {len} bytes is larger than the outbound limit of {max} bytes"
+        )));
+    }
+    let len32 = u32::try_from(len).map_err(|_| {
+        Status::internal(format!(
+            "request message of {len} bytes exceeds gRPC's 4 GiB framing limit"
+        ))
+    })?;
+    buf[1..PREFIX_LEN].copy_from_slice(&len32.to_be_bytes());
+    Ok(buf.freeze())
+}
+
+/// Reassembles length-prefixed messages from the DATA frames of one stream.
+#[derive(Debug)]
+pub(crate) struct Deframer {
+    buf: BytesMut,
+    max_len: usize,
+    /// Length of the message whose prefix was read and whose body is awaited.
+    body_len: Option<usize>,
+}
+
+impl Deframer {
+    /// A deframer that refuses messages longer than `max_len` bytes.
+    pub(crate) fn new(max_len: usize) -> Deframer {
+        Deframer {
+            buf: BytesMut::new(),
+            max_len,
+            body_len: None,
+        }
+    }
+
+    /// Adds the payload of one DATA frame.
+    pub(crate) fn push(&mut self, chunk: &[u8]) {
+        self.buf.extend_from_slice(chunk);
+    }
+
+    /// The next whole message, if one is buffered.
+    ///
+    /// Errors are final for the stream: an over-limit message
+    /// (`RESOURCE_EXHAUSTED`) or a compressed message when no compression was
+    /// negotiated (`INTERNAL`).
+    pub(crate) fn next_message(&mut self) -> Result<Option<Bytes>, Status> {
+        let len = match self.body_len {
+            Some(len) => len,
+            None => {
+                if self.buf.len() < PREFIX_LEN {
+                    return Ok(None);
+                }
+                let flag = self.buf.get_u8();
+                let len = self.buf.get_u32() as usize;
+                if flag & 1 == 1 {
+                    return Err(Status::internal(
+                        "server sent a compressed message, but the call negotiated no compression",
+                    ));
+                }
+                if len > self.max_len {
+                    self.buf.clear();
+                    return Err(Status::resource_exhausted(format!(
+                        "received message of {len} bytes is larger than the inbound limit of {} bytes",
+                        self.max_len
+                    )));
+                }
+                self.buf.reserve(len);
+                self.body_len = Some(len);
+                len
+            }
+        };
+        if self.buf.len() < len {
+            return Ok(None);
+        }
+        self.body_len = None;
+        Ok(Some(self.buf.split_to(len).freeze()))
+    }
+
+    /// True when no part of a message is buffered: the stream may end here.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.body_len.is_none() && self.buf.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::Code;
+
+    fn frame(body: &[u8]) -> Vec<u8> {
+        let mut v = vec![0];
+        v.extend_from_slice(&(body.len() as u32).to_be_bytes());
+        v.extend_from_slice(body);
+        v
+    }
+
+    #[test]
+    fn many_messages_in_one_chunk() {
+        let mut d = Deframer::new(1024);
+        let mut chunk = frame(b"one");
+        chunk.extend(frame(b""));
+        chunk.extend(frame(b"three"));
+        d.push(&chunk);
+        assert_eq!(d.next_message().unwrap().unwrap(), "one");
+        assert_eq!(d.next_message().unwrap().unwrap(), "");
+        assert_eq!(d.next_message().unwrap().unwrap(), "three");
+        assert_eq!(d.next_message().unwrap(), None);
+        assert!(d.is_idle());
+    }
+
+    #[test]
+    fn one_message_split_byte_by_byte() {
+        let mut d = Deframer::new(1024);
+        let bytes = frame(b"hello world");
+        for (i, b) in bytes.iter().enumerate() {
+            assert_eq!(d.next_message().unwrap(), None, "early message at byte {i}");
+            d.push(&[*b]);
+        }
+        assert_eq!(d.next_message().unwrap().unwrap(), "hello world");
+        assert!(d.is_idle());
+    }
+
+    #[test]
+    fn partial_frame_is_not_idle() {
+        let mut d = Deframer::new(1024);
+        d.push(&frame(b"abc")[..6]);
+        assert_eq!(d.next_message().unwrap(), None);
+        assert!(!d.is_idle());
+    }
+
+    #[test]
+    fn over_limit_is_refused_from_the_prefix_alone() {
+        let mut d = Deframer::new(10);
+        // Only the prefix arrives: the refusal must not wait for the body.
+        d.push(&[0, 0, 0, 0, 11]);
+        let err = d.next_message().unwrap_err();
+        assert_eq!(err.code(), Code::ResourceExhausted);
+        assert!(err.message().contains("11 bytes"), "{}", err.message());
+        assert!(err.message().contains("10 bytes"), "{}", err.message());
+    }
+
+    #[test]
+    fn compressed_flag_without_encoding_is_internal() {
+        let mut d = Deframer::new(10);
+        d.push(&[1, 0, 0, 0, 1, 7]);
+        assert_eq!(d.next_message().unwrap_err().code(), Code::Internal);
+    }
+
+    #[test]
+    fn encode_frame_writes_prefix_and_checks_limit() {
+        #[derive(Clone, PartialEq, prost::Message)]
+        struct M {
+            #[prost(string, tag = "1")]
+            s: String,
+        }
+        let m = M { s: "hi".into() };
+        let f = encode_frame::<M, M>(&ProstCodec, &m, None).unwrap();
+        assert_eq!(&f[..5], &[0, 0, 0, 0, 4]);
+        let mut d = Deframer::new(100);
+        d.push(&f);
+        let body = d.next_message().unwrap().unwrap();
+        let back: M = <ProstCodec as Codec<M, M>>::decode(&ProstCodec, body).unwrap();
+        assert_eq!(back, m);
+        let err = encode_frame::<M, M>(&ProstCodec, &m, Some(3)).unwrap_err();
+        assert_eq!(err.code(), Code::ResourceExhausted);
+    }
+}

@@ -1,0 +1,247 @@
+//! `ThreadlessExecutor`: runs a call's listener callbacks on the caller's own
+//! thread (layer: executor, below `call`).
+//!
+//! The transport never runs user-visible work itself. It enqueues tasks here,
+//! and the thread that waits for the call drains and runs them: a blocking
+//! caller parks in [`ThreadlessExecutor::wait_and_drain`], a future drains in
+//! `poll` through [`ThreadlessExecutor::poll_drain`], its waiter being a
+//! [`Waker`]. One type, two waiters.
+//!
+//! Invariants (design rules 1 and 2):
+//! - No lost wake-up. [`execute`](ThreadlessExecutor::execute) pushes the task
+//!   and reads the waiter under the same lock that the waiter holds while it
+//!   re-checks the queue and publishes itself (parks on the condvar, or stores
+//!   its waker). Whichever comes second sees the other. `tests/loom.rs`
+//!   model-checks this.
+//! - Tasks that arrive after [`shutdown`](ThreadlessExecutor::shutdown) (the
+//!   caller stopped waiting: the call closed or its future was dropped) are
+//!   dropped, not run, with a `trace` event. Dropping a task never runs user
+//!   code, so a late task can neither panic nor hang anyone.
+//! - The lock is never held while a task runs (rule 7).
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::task::{Context, Poll, Waker};
+
+use crate::sync::{Arc, Condvar, Mutex, lock, wait};
+
+/// A unit of work for the caller's thread.
+pub type Task = Box<dyn FnOnce() + Send + 'static>;
+
+/// A queue of tasks drained by the thread that waits on a call.
+///
+/// Cloning gives another handle to the same queue: the transport keeps one to
+/// enqueue, the caller keeps one to drain.
+#[derive(Clone)]
+pub struct ThreadlessExecutor {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    parked: Condvar,
+}
+
+#[derive(Default)]
+struct State {
+    queue: VecDeque<Task>,
+    /// The waiting future's waker, if a future is the waiter.
+    waker: Option<Waker>,
+    /// Whether a thread is parked on the condvar.
+    thread_parked: bool,
+    shut_down: bool,
+}
+
+impl ThreadlessExecutor {
+    /// An empty executor with no waiter.
+    pub fn new() -> ThreadlessExecutor {
+        ThreadlessExecutor {
+            shared: Arc::new(Shared {
+                state: Mutex::new(State::default()),
+                parked: Condvar::new(),
+            }),
+        }
+    }
+
+    /// Enqueues `task` and wakes the waiter. Callable from any thread.
+    ///
+    /// After [`shutdown`](Self::shutdown) the task is dropped instead.
+    pub fn execute(&self, task: Task) {
+        let (waker, parked) = {
+            let mut state = lock(&self.shared.state);
+            if state.shut_down {
+                drop(state);
+                tracing::trace!("task arrived after its call's executor shut down; dropped");
+                drop(task);
+                return;
+            }
+            state.queue.push_back(task);
+            (state.waker.take(), state.thread_parked)
+        };
+        if parked {
+            self.shared.parked.notify_one();
+        }
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Blocks the calling thread until at least one task is queued, then runs
+    /// every queued task. Returns how many ran.
+    pub fn wait_and_drain(&self) -> usize {
+        let tasks = {
+            let mut state = lock(&self.shared.state);
+            while state.queue.is_empty() {
+                state.thread_parked = true;
+                state = wait(&self.shared.parked, state);
+                state.thread_parked = false;
+            }
+            std::mem::take(&mut state.queue)
+        };
+        run_all(tasks)
+    }
+
+    /// Runs every queued task; if none is queued, registers `cx`'s waker so
+    /// the next [`execute`](Self::execute) wakes the task, and returns
+    /// `Pending`. `Ready(n)` says `n > 0` tasks ran.
+    pub fn poll_drain(&self, cx: &mut Context<'_>) -> Poll<usize> {
+        let tasks = {
+            let mut state = lock(&self.shared.state);
+            if state.queue.is_empty() {
+                match &state.waker {
+                    Some(w) if w.will_wake(cx.waker()) => {}
+                    _ => state.waker = Some(cx.waker().clone()),
+                }
+                return Poll::Pending;
+            }
+            std::mem::take(&mut state.queue)
+        };
+        Poll::Ready(run_all(tasks))
+    }
+
+    /// Runs whatever is queued now, without waiting. Returns how many ran.
+    pub fn drain_now(&self) -> usize {
+        let tasks = std::mem::take(&mut lock(&self.shared.state).queue);
+        run_all(tasks)
+    }
+
+    /// Stops accepting tasks: queued and later tasks are dropped unrun.
+    ///
+    /// The waiter calls this once it no longer drains (its call closed, or
+    /// its future was dropped).
+    pub fn shutdown(&self) {
+        let dropped = {
+            let mut state = lock(&self.shared.state);
+            state.shut_down = true;
+            state.waker = None;
+            std::mem::take(&mut state.queue)
+        };
+        if !dropped.is_empty() {
+            tracing::trace!(
+                count = dropped.len(),
+                "executor shut down with queued tasks; dropped"
+            );
+        }
+        drop(dropped);
+    }
+}
+
+impl Default for ThreadlessExecutor {
+    fn default() -> Self {
+        ThreadlessExecutor::new()
+    }
+}
+
+impl fmt::Debug for ThreadlessExecutor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = lock(&self.shared.state);
+        f.debug_struct("ThreadlessExecutor")
+            .field("queued", &state.queue.len())
+            .field("shut_down", &state.shut_down)
+            .finish()
+    }
+}
+
+fn run_all(tasks: VecDeque<Task>) -> usize {
+    let n = tasks.len();
+    for task in tasks {
+        task();
+    }
+    n
+}
+
+#[cfg(all(test, not(switchboard_loom)))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    #[test]
+    fn runs_tasks_in_order_on_the_draining_thread() {
+        let exec = ThreadlessExecutor::new();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let me = std::thread::current().id();
+        let producer = {
+            let exec = exec.clone();
+            let log = log.clone();
+            std::thread::spawn(move || {
+                for i in 0..3 {
+                    let log = log.clone();
+                    exec.execute(Box::new(move || {
+                        assert_eq!(std::thread::current().id(), me);
+                        lock(&log).push(i)
+                    }));
+                }
+            })
+        };
+        let mut ran = 0;
+        while ran < 3 {
+            ran += exec.wait_and_drain();
+        }
+        producer.join().unwrap();
+        assert_eq!(*lock(&log), vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn poll_drain_registers_waker_and_is_woken() {
+        let exec = ThreadlessExecutor::new();
+        let ran = Arc::new(AtomicUsize::new(0));
+        let fut = {
+            let exec = exec.clone();
+            std::future::poll_fn(move |cx| match exec.poll_drain(cx) {
+                Poll::Ready(n) => Poll::Ready(n),
+                Poll::Pending => Poll::Pending,
+            })
+        };
+        let sender = {
+            let exec = exec.clone();
+            let ran = ran.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(20));
+                exec.execute(Box::new(move || {
+                    ran.fetch_add(1, Ordering::SeqCst);
+                }));
+            })
+        };
+        assert_eq!(futures::executor::block_on(fut), 1);
+        sender.join().unwrap();
+        assert_eq!(ran.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn tasks_after_shutdown_are_dropped_not_run() {
+        let exec = ThreadlessExecutor::new();
+        let ran = Arc::new(AtomicUsize::new(0));
+        let r = ran.clone();
+        exec.execute(Box::new(move || {
+            r.fetch_add(1, Ordering::SeqCst);
+        }));
+        exec.shutdown();
+        let r = ran.clone();
+        exec.execute(Box::new(move || {
+            r.fetch_add(1, Ordering::SeqCst);
+        }));
+        assert_eq!(exec.drain_now(), 0);
+        assert_eq!(ran.load(Ordering::SeqCst), 0);
+    }
+}

@@ -1,0 +1,64 @@
+//! switchboard: a gRPC client with blocking and async stubs over one call stack.
+//!
+//! Every call, blocking or async, goes through the same stack:
+//!
+//! ```text
+//! stub helper ─► Channel ─► pending call (DelayedClientCall) ──set_call──► real call (h2 stream)
+//!                                                                  │
+//! listener callbacks ◄── the caller's ThreadlessExecutor ◄─────────┘
+//! ```
+//!
+//! - [`Channel`] owns the connection: it connects on first use, reconnects
+//!   with backoff and goes idle when unused. Calls made before it is ready
+//!   wait as pending calls.
+//! - [`blocking_unary_call`](stub::blocking_unary_call) blocks the calling
+//!   thread; [`future_unary_call`](stub::future_unary_call) returns a future
+//!   that runs on any executor. Neither needs the caller to be inside tokio.
+//! - Every failure reaches the caller as a [`Status`].
+//!
+//! A hand-written unary call (generated stubs do the same for you):
+//!
+//! ```no_run
+//! use switchboard::{CallOptions, Channel, MethodDescriptor, MethodKind, ProstCodec};
+//!
+//! #[derive(Clone, PartialEq, prost::Message)]
+//! struct HelloRequest { #[prost(string, tag = "1")] name: String }
+//! #[derive(Clone, PartialEq, prost::Message)]
+//! struct HelloReply { #[prost(string, tag = "1")] message: String }
+//!
+//! const SAY_HELLO: MethodDescriptor<HelloRequest, HelloReply> =
+//!     MethodDescriptor::new("/helloworld.Greeter/SayHello", MethodKind::Unary, ProstCodec);
+//!
+//! let channel = Channel::builder("http://127.0.0.1:50051").build()?;
+//! let options = CallOptions::new().with_deadline_after(std::time::Duration::from_secs(5));
+//! let reply = switchboard::stub::blocking_unary_call(
+//!     &channel, &SAY_HELLO, &options, HelloRequest { name: "world".into() })?;
+//! println!("{}", reply.message);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod call;
+pub mod channel;
+pub mod codec;
+pub mod deadline;
+mod error_map;
+pub mod executor;
+pub mod metadata;
+pub mod method;
+pub mod options;
+mod rt;
+pub mod status;
+pub mod stub;
+mod sync;
+mod transport;
+
+pub use channel::{Channel, ChannelBuilder, ConnectivityState};
+pub use codec::{Codec, ProstCodec};
+pub use deadline::Deadline;
+pub use metadata::{Metadata, MetadataError};
+pub use method::{MethodDescriptor, MethodKind};
+pub use options::CallOptions;
+pub use status::{Code, Status};

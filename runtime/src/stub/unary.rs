@@ -1,0 +1,193 @@
+//! Unary calls: blocking, and as a future (layer: stub).
+//!
+//! Both start the call at once (`start`, `request(2)`, `send_message`,
+//! `half_close`, as grpc-java's `ClientCalls` does; asking for two messages
+//! lets a second, illegal, response be noticed). [`blocking_unary_call`] is
+//! [`UnaryFuture::wait`]: one code path, two waiters.
+//!
+//! Invariants: the result is taken only after `on_close` ran (rule 3); a
+//! future dropped before it finished cancels its RPC (RST_STREAM CANCEL) and
+//! shuts its executor down, so late tasks are dropped (rules 2 and 8).
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use crate::call::{ClientCall, Listener};
+use crate::channel::Channel;
+use crate::codec::Codec;
+use crate::executor::ThreadlessExecutor;
+use crate::metadata::Metadata;
+use crate::method::MethodDescriptor;
+use crate::options::CallOptions;
+use crate::status::Status;
+use crate::sync::{Mutex, lock};
+
+/// Makes a unary call and blocks the calling thread until it ends.
+///
+/// Needs no async runtime and no tokio context. The response is decoded on
+/// the calling thread.
+pub fn blocking_unary_call<Req, Resp, C>(
+    channel: &Channel,
+    method: &MethodDescriptor<Req, Resp, C>,
+    options: &CallOptions,
+    request: Req,
+) -> Result<Resp, Status>
+where
+    Req: Send + 'static,
+    Resp: Send + 'static,
+    C: Codec<Req, Resp> + Clone,
+{
+    future_unary_call(channel, method, options, request).wait()
+}
+
+/// Starts a unary call now and returns a future of its response.
+///
+/// The future runs on any executor (tokio, smol, `futures::executor`), or
+/// blocks with [`UnaryFuture::wait`]. Dropping it before it completes
+/// cancels the call.
+pub fn future_unary_call<Req, Resp, C>(
+    channel: &Channel,
+    method: &MethodDescriptor<Req, Resp, C>,
+    options: &CallOptions,
+    request: Req,
+) -> UnaryFuture<Resp>
+where
+    Req: Send + 'static,
+    Resp: Send + 'static,
+    C: Codec<Req, Resp> + Clone,
+{
+    let executor = ThreadlessExecutor::new();
+    let call = Arc::new(channel.new_call(method, options, executor.clone()));
+    let slot = Arc::new(Mutex::new(None));
+    let listener = UnaryListener {
+        slot: slot.clone(),
+        response: None,
+        extra: false,
+    };
+    call.start(Box::new(listener), options.metadata().clone());
+    call.request(2);
+    call.send_message(request);
+    call.half_close();
+    let canceller = call.clone();
+    UnaryFuture {
+        executor,
+        slot,
+        cancel: Some(Box::new(move |status| canceller.cancel(status))),
+    }
+}
+
+type Slot<Resp> = Arc<Mutex<Option<Result<Resp, Status>>>>;
+
+/// The response of a unary call that is under way.
+///
+/// Completes on any executor; [`wait`](UnaryFuture::wait) blocks instead.
+/// Dropping it before it completes cancels the call.
+#[must_use = "a UnaryFuture cancels its call when dropped"]
+pub struct UnaryFuture<Resp> {
+    executor: ThreadlessExecutor,
+    slot: Slot<Resp>,
+    /// Cancels the call; `None` once the result was taken.
+    cancel: Option<Box<dyn FnOnce(Status) + Send>>,
+}
+
+impl<Resp> UnaryFuture<Resp> {
+    /// Blocks the calling thread until the call ends, running its callbacks
+    /// here. Needs no async runtime.
+    pub fn wait(mut self) -> Result<Resp, Status> {
+        loop {
+            if let Some(result) = self.take_result() {
+                return result;
+            }
+            self.executor.wait_and_drain();
+        }
+    }
+
+    fn take_result(&mut self) -> Option<Result<Resp, Status>> {
+        let result = lock(&self.slot).take()?;
+        self.cancel = None;
+        self.executor.shutdown();
+        Some(result)
+    }
+}
+
+impl<Resp> Future for UnaryFuture<Resp> {
+    type Output = Result<Resp, Status>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        loop {
+            if let Some(result) = self.take_result() {
+                return Poll::Ready(result);
+            }
+            if self.cancel.is_none() {
+                return Poll::Ready(Err(Status::internal(
+                    "UnaryFuture polled after it completed",
+                )));
+            }
+            if self.executor.poll_drain(cx).is_pending() {
+                return Poll::Pending;
+            }
+        }
+    }
+}
+
+impl<Resp> Drop for UnaryFuture<Resp> {
+    fn drop(&mut self) {
+        if let Some(cancel) = self.cancel.take() {
+            cancel(Status::cancelled(
+                "the caller dropped the call before it completed",
+            ));
+            self.executor.shutdown();
+        }
+    }
+}
+
+impl<Resp> fmt::Debug for UnaryFuture<Resp> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnaryFuture")
+            .field("done", &self.cancel.is_none())
+            .finish()
+    }
+}
+
+/// Collects the one response and the close into the future's slot.
+struct UnaryListener<Resp> {
+    slot: Slot<Resp>,
+    response: Option<Resp>,
+    extra: bool,
+}
+
+impl<Resp: Send + 'static> Listener<Resp> for UnaryListener<Resp> {
+    fn on_message(&mut self, message: Resp) {
+        if self.response.is_some() {
+            self.extra = true;
+        } else {
+            self.response = Some(message);
+        }
+    }
+
+    fn on_close(&mut self, status: Status, trailers: Metadata) {
+        let result = if !status.is_ok() {
+            let status = if status.trailers().is_empty() && !trailers.is_empty() {
+                status.with_trailers(trailers)
+            } else {
+                status
+            };
+            Err(status)
+        } else if self.extra {
+            Err(Status::internal(
+                "server sent more than one response to a unary call",
+            ))
+        } else {
+            match self.response.take() {
+                Some(response) => Ok(response),
+                None => Err(Status::internal(
+                    "server closed the unary call with OK but sent no response message",
+                )),
+            }
+        };
+        *lock(&self.slot) = Some(result);
+    }
+}

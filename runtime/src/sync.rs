@@ -1,0 +1,35 @@
+//! Synchronisation shim (lowest layer).
+//!
+//! Every lock, condition variable and atomic the runtime uses comes from here,
+//! so that `RUSTFLAGS="--cfg switchboard_loom"` swaps in loom's model-checked versions and
+//! the same code runs under the model checker (see `tests/loom.rs` in this
+//! crate). It also owns the one place that decides what a poisoned lock means:
+//! nothing, because the runtime never calls user code while holding a lock
+//! (design rule 7), so a poisoned lock still guards consistent data.
+
+#[cfg(switchboard_loom)]
+pub(crate) use loom::sync::{Arc, Condvar, Mutex, MutexGuard};
+#[cfg(not(switchboard_loom))]
+pub(crate) use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+/// Atomics, from loom under `--cfg loom`.
+pub(crate) mod atomic {
+    #[cfg(switchboard_loom)]
+    pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+    #[cfg(not(switchboard_loom))]
+    pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+}
+
+/// Locks `mutex`, ignoring poisoning (see the module docs for why that is sound).
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Waits on `condvar`, ignoring poisoning like [`lock`].
+pub(crate) fn wait<'a, T>(condvar: &Condvar, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+    condvar
+        .wait(guard)
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}

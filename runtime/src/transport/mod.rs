@@ -1,0 +1,143 @@
+//! One HTTP/2 connection over tokio (layer: transport, above `call`).
+//!
+//! Owns connecting to a [`Target`]: name resolution, TCP with `TCP_NODELAY`
+//! or a Unix socket, the h2 client handshake with our window settings, and
+//! the task that drives the connection until it ends. It hands the channel
+//! an [`H2Transport`] that calls open streams on, and tells it once, through
+//! `on_closed`, when the connection is gone.
+//!
+//! It does not retry, back off or choose among connections: that is the
+//! channel's job.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::HeaderValue;
+use http::uri::{Authority, Scheme};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+
+use crate::call::h2::H2Transport;
+use crate::channel::target::Target;
+use crate::error_map::{status_from_connect, status_from_h2};
+use crate::status::Status;
+use crate::sync::atomic::{AtomicBool, Ordering};
+
+/// HTTP/2 settings for a new connection.
+#[derive(Clone, Debug)]
+pub(crate) struct ConnectSettings {
+    pub(crate) user_agent: HeaderValue,
+    pub(crate) stream_window: u32,
+    pub(crate) connection_window: u32,
+}
+
+/// Connects to `target` and starts driving the connection on `runtime`.
+///
+/// `on_closed` runs once, on the runtime, when the connection ends.
+pub(crate) async fn connect(
+    target: &Target,
+    settings: &ConnectSettings,
+    timeout: Duration,
+    runtime: tokio::runtime::Handle,
+    on_closed: Box<dyn FnOnce(Status) + Send>,
+) -> Result<H2Transport, Status> {
+    let attempt = async {
+        match target {
+            Target::Tcp { host, port } => {
+                let stream = connect_tcp(host, *port, target).await?;
+                handshake(stream, settings, target, runtime.clone(), on_closed).await
+            }
+            Target::Unix(path) => {
+                let stream = connect_unix(path, target).await?;
+                handshake(stream, settings, target, runtime.clone(), on_closed).await
+            }
+        }
+    };
+    match tokio::time::timeout(timeout, attempt).await {
+        Ok(result) => result,
+        Err(_) => Err(Status::unavailable(format!(
+            "failed to connect to {target}: timed out after {:.3}s",
+            timeout.as_secs_f64()
+        ))),
+    }
+}
+
+async fn connect_tcp(host: &str, port: u16, target: &Target) -> Result<TcpStream, Status> {
+    let addrs = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| Status::unavailable(format!("failed to resolve {target}: {e}")))?;
+    let mut last_error = None;
+    for addr in addrs {
+        match TcpStream::connect(addr).await {
+            Ok(stream) => {
+                stream
+                    .set_nodelay(true)
+                    .map_err(|e| status_from_connect(&e, &target.to_string()))?;
+                return Ok(stream);
+            }
+            Err(e) => last_error = Some(status_from_connect(&e, &addr.to_string())),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| {
+        Status::unavailable(format!("failed to resolve {target}: no addresses"))
+    }))
+}
+
+#[cfg(unix)]
+async fn connect_unix(
+    path: &std::path::Path,
+    target: &Target,
+) -> Result<tokio::net::UnixStream, Status> {
+    tokio::net::UnixStream::connect(path)
+        .await
+        .map_err(|e| status_from_connect(&e, &target.to_string()))
+}
+
+#[cfg(not(unix))]
+async fn connect_unix(_: &std::path::Path, target: &Target) -> Result<TcpStream, Status> {
+    Err(Status::unavailable(format!(
+        "{target}: Unix sockets are not supported on this platform"
+    )))
+}
+
+async fn handshake<T>(
+    io: T,
+    settings: &ConnectSettings,
+    target: &Target,
+    runtime: tokio::runtime::Handle,
+    on_closed: Box<dyn FnOnce(Status) + Send>,
+) -> Result<H2Transport, Status>
+where
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (send, connection) = h2::client::Builder::new()
+        .initial_window_size(settings.stream_window)
+        .initial_connection_window_size(settings.connection_window)
+        .enable_push(false)
+        .handshake::<T, Bytes>(io)
+        .await
+        .map_err(|e| status_from_h2(&e, &format!("HTTP/2 handshake with {target}")))?;
+    let authority = Authority::try_from(target.authority())
+        .map_err(|e| Status::internal(format!("invalid authority for {target}: {e}")))?;
+    let broken = Arc::new(AtomicBool::new(false));
+    let broken_on_end = broken.clone();
+    let label = target.to_string();
+    runtime.spawn(async move {
+        let status = match connection.await {
+            Ok(()) => Status::unavailable(format!("connection to {label} closed")),
+            Err(e) => status_from_h2(&e, &format!("connection to {label}")),
+        };
+        tracing::debug!(%status, "connection ended");
+        broken_on_end.store(true, Ordering::Release);
+        on_closed(status);
+    });
+    Ok(H2Transport {
+        send,
+        runtime,
+        scheme: Scheme::HTTP,
+        authority,
+        user_agent: settings.user_agent.clone(),
+        broken,
+    })
+}

@@ -1,0 +1,219 @@
+//! [`TonicServer`]: a handle that runs the echo service on its own tokio
+//! runtime, over TCP or a Unix socket, and stops it abruptly when dropped or
+//! killed. Also [`free_port`] for tests where the server comes up later.
+
+use std::io;
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use tokio::runtime::Runtime;
+use tokio_stream::StreamExt as _;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::Server;
+use tonic::transport::server::Router;
+
+use crate::counters::Counters;
+use crate::service::EchoServer;
+
+/// How long stopping the server waits for its runtime's threads to finish.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A running tonic server of the `switchboard.test.Echo` service.
+///
+/// The server runs on a tokio multi-thread runtime (2 workers) owned by this
+/// handle, so it can be used from plain `#[test]` functions as well as from
+/// async tests. Dropping the handle stops the server like [`TonicServer::kill`].
+#[derive(Debug)]
+pub struct TonicServer {
+    runtime: Option<Runtime>,
+    endpoint: Endpoint,
+    counters: Counters,
+}
+
+/// Where a [`TonicServer`] listens.
+#[derive(Debug)]
+enum Endpoint {
+    Tcp(SocketAddr),
+    Unix(PathBuf),
+}
+
+impl TonicServer {
+    /// Starts a server on `127.0.0.1` with a port chosen by the system.
+    ///
+    /// Returns once the socket is listening: connections made after this
+    /// returns are accepted.
+    ///
+    /// # Panics
+    /// If the socket cannot be bound or the runtime cannot be built.
+    pub fn start() -> TonicServer {
+        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .expect("bind the tonic peer to 127.0.0.1:0")
+    }
+
+    /// Starts a server on `addr`, e.g. one reserved earlier with [`free_port`].
+    ///
+    /// Returns once the socket is listening, or the error of binding it.
+    pub fn start_on(addr: SocketAddr) -> io::Result<TonicServer> {
+        let listener = TcpListener::bind(addr)?;
+        listener.set_nonblocking(true)?;
+        let local_addr = listener.local_addr()?;
+        let runtime = new_runtime()?;
+        let listener = {
+            let _enter = runtime.enter();
+            tokio::net::TcpListener::from_std(listener)?
+        };
+        let incoming = TcpListenerStream::new(listener).map(|conn| {
+            if let Ok(stream) = &conn {
+                // Loopback latency tests must not wait on Nagle's algorithm.
+                let _ = stream.set_nodelay(true);
+            }
+            conn
+        });
+        let counters = Counters::default();
+        let router = router(&counters);
+        runtime.spawn(async move {
+            if let Err(error) = router.serve_with_incoming(incoming).await {
+                eprintln!("tonic peer on {local_addr} stopped: {error}");
+            }
+        });
+        Ok(TonicServer {
+            runtime: Some(runtime),
+            endpoint: Endpoint::Tcp(local_addr),
+            counters,
+        })
+    }
+
+    /// Starts a server on the Unix socket `path`, which must not exist yet.
+    /// The socket file is removed when the server stops.
+    ///
+    /// # Panics
+    /// If the socket cannot be bound or the runtime cannot be built.
+    #[cfg(unix)]
+    pub fn start_unix(path: &Path) -> TonicServer {
+        let listener = std::os::unix::net::UnixListener::bind(path)
+            .unwrap_or_else(|e| panic!("bind the tonic peer to {}: {e}", path.display()));
+        listener
+            .set_nonblocking(true)
+            .expect("make the Unix listener non-blocking");
+        let runtime = new_runtime().expect("build the tonic peer's runtime");
+        let listener = {
+            let _enter = runtime.enter();
+            tokio::net::UnixListener::from_std(listener).expect("register the Unix listener")
+        };
+        let incoming = tokio_stream::wrappers::UnixListenerStream::new(listener);
+        let counters = Counters::default();
+        let router = router(&counters);
+        let shown = path.display().to_string();
+        runtime.spawn(async move {
+            if let Err(error) = router.serve_with_incoming(incoming).await {
+                eprintln!("tonic peer on {shown} stopped: {error}");
+            }
+        });
+        TonicServer {
+            runtime: Some(runtime),
+            endpoint: Endpoint::Unix(path.to_owned()),
+            counters,
+        }
+    }
+
+    /// The TCP address the server listens on.
+    ///
+    /// # Panics
+    /// For a server on a Unix socket.
+    pub fn addr(&self) -> SocketAddr {
+        match &self.endpoint {
+            Endpoint::Tcp(addr) => *addr,
+            Endpoint::Unix(path) => panic!("the tonic peer listens on {}", path.display()),
+        }
+    }
+
+    /// The path of the Unix socket the server listens on, if it is a Unix server.
+    pub fn unix_path(&self) -> Option<&Path> {
+        match &self.endpoint {
+            Endpoint::Tcp(_) => None,
+            Endpoint::Unix(path) => Some(path),
+        }
+    }
+
+    /// The server's URL, `http://127.0.0.1:PORT`.
+    ///
+    /// # Panics
+    /// For a server on a Unix socket.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr())
+    }
+
+    /// The call counters of the echo handler.
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// Waits (polling, bounded by `timeout`) until `cancelled() >= n`;
+    /// returns whether it did.
+    pub fn wait_for_cancelled(&self, n: u64, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.counters.cancelled() >= n {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Kills the server abruptly: its runtime is shut down without a graceful
+    /// drain (no GOAWAY), so the listener and every open connection are
+    /// closed mid-call and in-flight handlers count as cancelled. Returns
+    /// once the sockets are closed.
+    pub fn kill(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            // Shut down on a plain thread: a runtime must not be shut down
+            // from inside another one, and the caller may be an async test.
+            let stopper = std::thread::spawn(move || runtime.shutdown_timeout(SHUTDOWN_TIMEOUT));
+            let _ = stopper.join();
+        }
+        if let Endpoint::Unix(path) = &self.endpoint {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+impl Drop for TonicServer {
+    /// Stops the server the same way as [`TonicServer::kill`].
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Reserves a free loopback port: binds `127.0.0.1:0`, reads the port the
+/// system chose and closes the listener again. Nothing listens there until
+/// someone binds it, e.g. [`TonicServer::start_on`].
+///
+/// # Panics
+/// If no port can be bound.
+pub fn free_port() -> SocketAddr {
+    let listener =
+        TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).expect("bind 127.0.0.1:0");
+    listener
+        .local_addr()
+        .expect("local address of a bound listener")
+}
+
+fn new_runtime() -> io::Result<Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("tonic-peer")
+        .enable_all()
+        .build()
+}
+
+fn router(counters: &Counters) -> Router {
+    Server::builder().add_service(EchoServer::new(counters.clone()))
+}
