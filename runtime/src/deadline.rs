@@ -88,7 +88,9 @@ impl Deadline {
 /// normally never reaches the wire). A timeout over 99,999,999 hours clamps to
 /// `"99999999H"`.
 ///
-/// ```ignore
+/// ```
+/// # use std::time::Duration;
+/// # use switchboard::deadline::encode_grpc_timeout;
 /// assert_eq!(encode_grpc_timeout(Duration::from_millis(1500)), "1500000u");
 /// assert_eq!(encode_grpc_timeout(Duration::from_secs(3_000_000_000)), "50000000M");
 /// ```

@@ -79,11 +79,13 @@ impl Value {
 /// `te` and connection-level headers) are refused with
 /// [`MetadataError::ReservedKey`]; `user-agent` is allowed.
 ///
-/// ```ignore
+/// ```
+/// # use switchboard::Metadata;
 /// let mut md = Metadata::new();
 /// md.insert("x-request-id", "42")?;
 /// md.append_bin("trace-bin", vec![0u8, 1, 2])?;
 /// assert_eq!(md.get("X-Request-Id"), Some("42"));
+/// # Ok::<(), switchboard::MetadataError>(())
 /// ```
 #[derive(Clone, Default, PartialEq, Eq, Debug)]
 pub struct Metadata {

@@ -29,10 +29,14 @@ pub const DEFAULT_MAX_INBOUND_MESSAGE_SIZE: usize = 4 * 1024 * 1024;
 /// [`DEFAULT_MAX_INBOUND_MESSAGE_SIZE`], does not limit outbound messages and
 /// does not compress.
 ///
-/// ```ignore
+/// ```
+/// # use std::time::Duration;
+/// # use switchboard::CallOptions;
 /// let opts = CallOptions::new()
 ///     .with_deadline_after(Duration::from_secs(2))
 ///     .with_wait_for_ready(true);
+/// assert!(opts.wait_for_ready());
+/// assert!(opts.effective_deadline().is_some());
 /// ```
 #[derive(Clone, Debug)]
 pub struct CallOptions {

@@ -377,7 +377,8 @@ const GRPC_MESSAGE_ENCODE: &AsciiSet = &CONTROLS.add(b'%');
 /// Percent-encodes a `grpc-message` value per PROTOCOL-HTTP2: each UTF-8
 /// byte outside `0x20..=0x7E`, and `%`, becomes `%XX` with uppercase hex.
 ///
-/// ```ignore
+/// ```
+/// # use switchboard::status::encode_grpc_message;
 /// assert_eq!(encode_grpc_message("50% off \u{e9}"), "50%25 off %C3%A9");
 /// ```
 pub fn encode_grpc_message(message: &str) -> String {
