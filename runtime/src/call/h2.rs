@@ -14,7 +14,9 @@
 //! decoding and every listener callback run on the caller's thread. No lock
 //! is held while a listener runs.
 
+use std::future::Future;
 use std::sync::Arc;
+use std::task::Poll;
 
 use bytes::Bytes;
 use h2::client::{ResponseFuture, SendRequest};
@@ -248,9 +250,10 @@ impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
         out.driver = None;
     }
 
-    fn record(self: &Arc<Self>, event: impl FnOnce(&mut Inbound<Resp>)) {
+    /// Records an event without waking the caller; the driver wakes it
+    /// once per burst (see [`flush_on_pending`]).
+    fn record(&self, event: impl FnOnce(&mut Inbound<Resp>)) {
         event(&mut lock(&self.inbound));
-        self.schedule_pump();
     }
 
     /// Queues one pump task on the executor unless one is already queued.
@@ -351,12 +354,40 @@ async fn drive<Req: Send + 'static, Resp: Send + 'static>(
     read_body(&shared, body).await;
 }
 
+/// Awaits `future`; if it must wait and events were recorded since the last
+/// wake-up (`*dirty`), wakes the caller first. Headers, messages and
+/// trailers that arrive together thus cost the caller one wake-up, not three.
+async fn flush_on_pending<Req, Resp, F>(
+    shared: &Arc<Shared<Req, Resp>>,
+    dirty: &mut bool,
+    future: F,
+) -> F::Output
+where
+    Req: Send + 'static,
+    Resp: Send + 'static,
+    F: Future,
+{
+    let mut future = std::pin::pin!(future);
+    std::future::poll_fn(|cx| match future.as_mut().poll(cx) {
+        Poll::Ready(output) => Poll::Ready(output),
+        Poll::Pending => {
+            if std::mem::take(dirty) {
+                shared.schedule_pump();
+            }
+            Poll::Pending
+        }
+    })
+    .await
+}
+
 async fn read_body<Req: Send + 'static, Resp: Send + 'static>(
     shared: &Arc<Shared<Req, Resp>>,
     mut body: RecvStream,
 ) {
     let mut deframer = Deframer::new(shared.spec.max_inbound);
-    while let Some(chunk) = body.data().await {
+    // The headers were just recorded, unannounced.
+    let mut dirty = true;
+    while let Some(chunk) = flush_on_pending(shared, &mut dirty, body.data()).await {
         let chunk = match chunk {
             Ok(chunk) => chunk,
             Err(error) => {
@@ -366,19 +397,15 @@ async fn read_body<Req: Send + 'static, Resp: Send + 'static>(
         };
         let _ = body.flow_control().release_capacity(chunk.len());
         deframer.push(&chunk);
-        let mut got = false;
         loop {
             match deframer.next_message() {
                 Ok(Some(message)) => {
-                    lock(&shared.inbound).message(message);
-                    got = true;
+                    shared.record(|inbound| inbound.message(message));
+                    dirty = true;
                 }
                 Ok(None) => break,
                 Err(status) => return shared.fail(status),
             }
-        }
-        if got {
-            shared.schedule_pump();
         }
         if shared.is_closing() {
             return;
@@ -389,7 +416,7 @@ async fn read_body<Req: Send + 'static, Resp: Send + 'static>(
             "server ended the response in the middle of a message",
         ));
     }
-    let status = match body.trailers().await {
+    let status = match flush_on_pending(shared, &mut dirty, body.trailers()).await {
         Ok(Some(trailers)) => Status::from_header_map(&trailers).unwrap_or_else(|| {
             Status::internal("server ended the response without a grpc-status trailer")
         }),
