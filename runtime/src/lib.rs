@@ -44,9 +44,13 @@
 pub mod call;
 pub mod channel;
 pub mod codec;
+#[doc(hidden)]
+#[path = "codegen_support.rs"]
+pub mod codegen;
 pub mod deadline;
 mod error_map;
 pub mod executor;
+pub mod interceptor;
 pub mod metadata;
 pub mod method;
 pub mod options;
@@ -63,3 +67,13 @@ pub use metadata::{Metadata, MetadataError};
 pub use method::{MethodDescriptor, MethodKind};
 pub use options::CallOptions;
 pub use status::{Code, Status};
+
+/// Includes the code `switchboard-build` generated for proto package
+/// `package` (from `OUT_DIR`), e.g. `switchboard::include_proto!("helloworld")`
+/// inside `pub mod helloworld { ... }`.
+#[macro_export]
+macro_rules! include_proto {
+    ($package:tt) => {
+        include!(concat!(env!("OUT_DIR"), concat!("/", $package, ".rs")));
+    };
+}

@@ -14,7 +14,10 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use crate::deadline::Deadline;
+use crate::interceptor::{Interceptor, Interceptors};
 use crate::metadata::Metadata;
 
 /// Default inbound message limit: 4 MiB, as in other gRPC implementations. A
@@ -47,6 +50,7 @@ pub struct CallOptions {
     max_inbound_message_size: usize,
     max_outbound_message_size: Option<usize>,
     compression: Option<String>,
+    interceptors: Interceptors,
 }
 
 impl Default for CallOptions {
@@ -58,6 +62,7 @@ impl Default for CallOptions {
             metadata: Metadata::new(),
             max_inbound_message_size: DEFAULT_MAX_INBOUND_MESSAGE_SIZE,
             max_outbound_message_size: None,
+            interceptors: Interceptors::default(),
             compression: None,
         }
     }
@@ -122,6 +127,18 @@ impl CallOptions {
     pub fn with_compression(mut self, encoding: &str) -> Self {
         self.compression = Some(encoding.to_owned());
         self
+    }
+
+    /// Adds an interceptor; it runs before every call made with these
+    /// options, after the ones added before it.
+    pub fn with_interceptor(mut self, interceptor: impl Interceptor) -> Self {
+        self.interceptors.push(Arc::new(interceptor));
+        self
+    }
+
+    /// The interceptors, in order.
+    pub(crate) fn interceptors(&self) -> &Interceptors {
+        &self.interceptors
     }
 
     /// The deadline for a call starting now: the absolute deadline, or

@@ -151,6 +151,17 @@ impl Channel {
         }
     }
 
+    /// A call that fails with `status` as soon as it starts, counted as in
+    /// use like any other (for calls refused before reaching the channel).
+    pub(crate) fn failed_call<Req: Send + 'static, Resp: Send + 'static>(
+        &self,
+        status: Status,
+        executor: ThreadlessExecutor,
+    ) -> ChannelCall<Req, Resp> {
+        let failed = Arc::new(FailedCall::new(status, executor));
+        ChannelCall::new(failed, None, None, None, InUse::new(self.inner.clone()))
+    }
+
     /// Creates a call for `method`. Its listener callbacks will run on
     /// `executor`. Nothing is sent until the call is started.
     pub fn new_call<Req, Resp, C>(

@@ -23,6 +23,7 @@ use crate::metadata::Metadata;
 use crate::method::MethodDescriptor;
 use crate::options::CallOptions;
 use crate::status::Status;
+use crate::stub::start_call;
 use crate::sync::{Mutex, lock};
 
 /// Makes a unary call and blocks the calling thread until it ends.
@@ -60,14 +61,19 @@ where
     C: Codec<Req, Resp> + Clone,
 {
     let executor = ThreadlessExecutor::new();
-    let call = Arc::new(channel.new_call(method, options, executor.clone()));
     let slot = Arc::new(Mutex::new(None));
     let listener = UnaryListener {
         slot: slot.clone(),
         response: None,
         extra: false,
     };
-    call.start(Box::new(listener), options.metadata().clone());
+    let call = Arc::new(start_call(
+        channel,
+        method,
+        options,
+        executor.clone(),
+        Box::new(listener),
+    ));
     call.request(2);
     call.send_message(request);
     call.half_close();
@@ -94,6 +100,15 @@ pub struct UnaryFuture<Resp> {
 }
 
 impl<Resp> UnaryFuture<Resp> {
+    /// A future that is already complete with `status`.
+    pub(crate) fn failed(_channel: &Channel, status: Status) -> Self {
+        UnaryFuture {
+            executor: ThreadlessExecutor::new(),
+            slot: Arc::new(Mutex::new(Some(Err(status)))),
+            cancel: Some(Box::new(|_| {})),
+        }
+    }
+
     /// Blocks the calling thread until the call ends, running its callbacks
     /// here. Needs no async runtime.
     pub fn wait(mut self) -> Result<Resp, Status> {
