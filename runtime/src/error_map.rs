@@ -15,7 +15,11 @@ pub(crate) fn status_from_h2(error: &h2::Error, context: &str) -> Status {
     if let Some(io) = error.get_io() {
         return Status::unavailable(format!("{context}: connection failed: {io}"));
     }
-    if error.is_go_away() {
+    // A GOAWAY that h2 itself sent (`is_library`) means the server broke
+    // HTTP/2 (e.g. sent bytes that are not frames): that is the locally
+    // detected protocol violation below, INTERNAL, not a server that closed
+    // the connection. Found by the mock peer's garbage-preface test.
+    if error.is_go_away() && !error.is_library() {
         let reason = error.reason().map(|r| format!("{r:?}")).unwrap_or_default();
         return Status::unavailable(format!(
             "{context}: connection closed by the server (GOAWAY {reason})"

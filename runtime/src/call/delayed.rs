@@ -26,6 +26,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 
 use crate::call::failed::close_on;
 use crate::call::{ClientCall, Listener, SharedCall, catch_user_panic};
@@ -60,6 +61,8 @@ struct State<Req, Resp> {
     phase: Phase<Req, Resp>,
     ops: Vec<Op<Req, Resp>>,
     gate: Option<Arc<Gate<Resp>>>,
+    /// A sender waiting in `poll_ready` until the call passes through.
+    ready_waker: Option<Waker>,
 }
 
 impl<Req: Send + 'static, Resp: Send + 'static> DelayedClientCall<Req, Resp> {
@@ -71,6 +74,7 @@ impl<Req: Send + 'static, Resp: Send + 'static> DelayedClientCall<Req, Resp> {
                 phase: Phase::Pending,
                 ops: Vec::new(),
                 gate: None,
+                ready_waker: None,
             }),
         }
     }
@@ -113,11 +117,11 @@ impl<Req: Send + 'static, Resp: Send + 'static> DelayedClientCall<Req, Resp> {
     /// Replays buffered operations until none is left, then passes through.
     fn drain(&self, real: Arc<dyn ClientCall<Req, Resp>>) {
         loop {
-            let ops = {
+            let (gate, waker) = {
                 let mut state = lock(&self.state);
                 if state.ops.is_empty() {
                     state.phase = Phase::PassThrough(real.clone());
-                    state.gate.take()
+                    (state.gate.take(), state.ready_waker.take())
                 } else {
                     let ops = std::mem::take(&mut state.ops);
                     drop(state);
@@ -127,7 +131,10 @@ impl<Req: Send + 'static, Resp: Send + 'static> DelayedClientCall<Req, Resp> {
                     continue;
                 }
             };
-            if let Some(gate) = ops
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+            if let Some(gate) = gate
                 && let Err(panic) = gate.open()
             {
                 real.cancel(Status::cancelled(panic));
@@ -214,8 +221,12 @@ impl<Req: Send + 'static, Resp: Send + 'static> ClientCall<Req, Resp>
                 state.phase = Phase::Cancelled(status.clone());
                 let ops = std::mem::take(&mut state.ops);
                 let gate = state.gate.take();
+                let waker = state.ready_waker.take();
                 drop(state);
                 drop(ops);
+                if let Some(waker) = waker {
+                    waker.wake();
+                }
                 if let Some(gate) = gate {
                     // The listener was wrapped at start: close it through
                     // the gate, on the call's executor (rule 3: the caller
@@ -235,6 +246,24 @@ impl<Req: Send + 'static, Resp: Send + 'static> ClientCall<Req, Resp>
                 real.cancel(status);
             }
             Phase::Cancelled(_) => {}
+        }
+    }
+
+    /// Not ready while pending or draining (so a sender cannot pile up
+    /// messages before a stream exists); then the real call decides.
+    fn poll_ready(&self, cx: &mut Context<'_>) -> Poll<bool> {
+        let mut state = lock(&self.state);
+        match &state.phase {
+            Phase::PassThrough(real) => {
+                let real = real.clone();
+                drop(state);
+                real.poll_ready(cx)
+            }
+            Phase::Cancelled(_) => Poll::Ready(false),
+            Phase::Pending | Phase::Draining => {
+                state.ready_waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
         }
     }
 }

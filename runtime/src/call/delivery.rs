@@ -6,18 +6,28 @@
 //! callback with no lock held. Its invariants:
 //! - `on_headers` comes first, `on_close` comes last and exactly once;
 //! - messages are handed out only as far as the caller has requested them;
-//! - an OK close waits until every received message was delivered; any other
-//!   close preempts undelivered messages (they are dropped);
+//! - the server's own end of the call (its trailers, OK or not) waits until
+//!   every message it sent before them was delivered; an end that did not
+//!   come from the server (a cancel, a transport error, a local failure)
+//!   preempts undelivered messages, which are dropped;
 //! - the listener is taken out for the length of a callback, so a callback
-//!   that re-enters the call finds no listener and no second delivery starts.
+//!   that re-enters the call finds no listener and no second delivery starts;
+//! - received but undelivered messages are bounded: past [`HIGH_WATER_BYTES`]
+//!   the reader parks (see [`Inbound::has_room`]) and h2 flow control stalls
+//!   the server, until the caller's requests drain the queue.
 
 use std::collections::VecDeque;
+use std::task::Waker;
 
 use bytes::Bytes;
 
 use crate::call::Listener;
 use crate::metadata::Metadata;
 use crate::status::Status;
+
+/// How many bytes of received, undelivered messages a call holds before its
+/// reader stops taking data from the stream.
+pub(crate) const HIGH_WATER_BYTES: usize = 256 * 1024;
 
 /// One callback to run on the executor, with the listener it runs on.
 pub(crate) enum Step<Resp> {
@@ -29,14 +39,24 @@ pub(crate) enum Step<Resp> {
     Close(Box<dyn Listener<Resp>>, Status, Metadata),
 }
 
+/// How a call ended, and whether undelivered messages go first.
+struct Close {
+    status: Status,
+    trailers: Metadata,
+    after_messages: bool,
+}
+
 /// What the listener of one call has yet to hear.
 pub(crate) struct Inbound<Resp> {
     listener: Option<Box<dyn Listener<Resp>>>,
     demand: usize,
     headers: Option<Metadata>,
     messages: VecDeque<Bytes>,
-    close: Option<(Status, Metadata)>,
+    close: Option<Close>,
     closed: bool,
+    queued_bytes: usize,
+    /// The stream reader, parked while the queue is over the high-water mark.
+    reader: Option<Waker>,
     /// A pump task is queued on the executor and has not started yet.
     pub(crate) pump_queued: bool,
 }
@@ -51,6 +71,8 @@ impl<Resp> Inbound<Resp> {
             messages: VecDeque::new(),
             close: None,
             closed: false,
+            queued_bytes: 0,
+            reader: None,
             pump_queued: false,
         }
     }
@@ -80,33 +102,80 @@ impl<Resp> Inbound<Resp> {
     /// Records one received message.
     pub(crate) fn message(&mut self, message: Bytes) {
         if self.close.is_none() {
+            self.queued_bytes += message.len();
             self.messages.push_back(message);
         }
     }
 
-    /// Records how the call ended, unless an end is already recorded.
-    /// Returns whether this close was the one recorded.
+    /// Records the server's end of the call (from its trailers), unless an
+    /// end is already recorded: it is delivered after the messages the
+    /// server sent before it. Returns whether this end was recorded.
+    pub(crate) fn server_close(&mut self, status: Status, trailers: Metadata) -> bool {
+        self.record_close(status, trailers, true)
+    }
+
+    /// Records an end that did not come from the server (cancel, transport
+    /// error), unless an end is already recorded; it preempts undelivered
+    /// messages unless it is OK. Returns whether this end was recorded.
     pub(crate) fn close(&mut self, status: Status, trailers: Metadata) -> bool {
+        self.record_close(status, trailers, false)
+    }
+
+    fn record_close(&mut self, status: Status, trailers: Metadata, after_messages: bool) -> bool {
         if self.close.is_some() {
             return false;
         }
-        if !status.is_ok() {
-            self.messages.clear();
+        let after_messages = after_messages || status.is_ok();
+        if !after_messages {
+            self.clear_messages();
         }
-        self.close = Some((status, trailers));
+        self.close = Some(Close {
+            status,
+            trailers,
+            after_messages,
+        });
         true
     }
 
     /// Records a local failure (decode error, listener panic). It replaces
-    /// an OK close that was not yet delivered. Returns false if the listener
+    /// an end that was not yet delivered. Returns false if the listener
     /// already heard its close.
     pub(crate) fn fail(&mut self, status: Status) -> bool {
         if self.closed {
             return false;
         }
-        self.messages.clear();
-        self.close = Some((status, Metadata::new()));
+        self.clear_messages();
+        self.close = Some(Close {
+            status,
+            trailers: Metadata::new(),
+            after_messages: false,
+        });
         true
+    }
+
+    fn clear_messages(&mut self) {
+        self.messages.clear();
+        self.queued_bytes = 0;
+    }
+
+    /// Whether the reader may take more data from the stream: the queue is
+    /// under the high-water mark, or the call is ending anyway.
+    pub(crate) fn has_room(&self) -> bool {
+        self.queued_bytes < HIGH_WATER_BYTES || self.close.is_some()
+    }
+
+    /// Parks the reader until [`take_reader_if_room`](Self::take_reader_if_room).
+    pub(crate) fn park_reader(&mut self, waker: Waker) {
+        self.reader = Some(waker);
+    }
+
+    /// The parked reader's waker, if there is room for it now.
+    pub(crate) fn take_reader_if_room(&mut self) -> Option<Waker> {
+        if self.has_room() {
+            self.reader.take()
+        } else {
+            None
+        }
     }
 
     /// Whether an end is recorded (delivered or not).
@@ -124,18 +193,24 @@ impl<Resp> Inbound<Resp> {
             return Some(Step::Headers(listener, headers));
         }
         let close_now = match &self.close {
-            Some((status, _)) => !status.is_ok() || self.messages.is_empty(),
+            Some(close) => !close.after_messages || self.messages.is_empty(),
             None => false,
         };
-        if close_now && let Some((status, trailers)) = self.close.take() {
+        if close_now && let Some(close) = self.close.take() {
             self.closed = true;
-            self.close = Some((Status::ok(), Metadata::new()));
-            return Some(Step::Close(listener, status, trailers));
+            // Keep an end recorded, so `is_closing` stays true.
+            self.close = Some(Close {
+                status: Status::ok(),
+                trailers: Metadata::new(),
+                after_messages: true,
+            });
+            return Some(Step::Close(listener, close.status, close.trailers));
         }
         if self.demand > 0
             && let Some(message) = self.messages.pop_front()
         {
             self.demand -= 1;
+            self.queued_bytes -= message.len();
             return Some(Step::Message(listener, message));
         }
         self.listener = Some(listener);
@@ -201,6 +276,17 @@ mod tests {
     }
 
     #[test]
+    fn a_server_error_end_waits_for_the_messages_sent_before_it() {
+        let mut i = Inbound::new();
+        i.set_listener(Box::new(Nop));
+        i.message(Bytes::from_static(b"a"));
+        assert!(i.server_close(Status::new(Code::Aborted, "late"), Metadata::new()));
+        assert_eq!(kinds(&mut i), Vec::<String>::new(), "waits for demand");
+        i.request(1);
+        assert_eq!(kinds(&mut i), ["message a", "close ABORTED"]);
+    }
+
+    #[test]
     fn local_failure_replaces_an_undelivered_ok_close() {
         let mut i = Inbound::new();
         i.set_listener(Box::new(Nop));
@@ -210,6 +296,22 @@ mod tests {
         assert_eq!(steps, ["close INTERNAL"]);
         assert!(!i.fail(Status::internal("again")));
         assert_eq!(Code::Internal.as_str(), "INTERNAL");
+    }
+
+    #[test]
+    fn queue_over_the_high_water_mark_parks_the_reader_until_drained() {
+        let mut i = Inbound::new();
+        i.set_listener(Box::new(Nop));
+        let big = Bytes::from(vec![0u8; HIGH_WATER_BYTES / 2]);
+        i.message(big.clone());
+        assert!(i.has_room());
+        i.message(big.clone());
+        assert!(!i.has_room(), "two halves fill the queue");
+        i.park_reader(futures::task::noop_waker());
+        assert!(i.take_reader_if_room().is_none());
+        i.request(1);
+        assert_eq!(kinds(&mut i).len(), 1);
+        assert!(i.take_reader_if_room().is_some(), "delivery made room");
     }
 
     #[test]

@@ -4,6 +4,8 @@
 //! `TRANSIENT_FAILURE` or `SHUTDOWN`: `start` schedules `on_close(status)` on
 //! the call's executor, and nothing ever reaches the network.
 
+use std::task::{Context, Poll};
+
 use crate::call::{ClientCall, Listener, catch_user_panic};
 use crate::executor::ThreadlessExecutor;
 use crate::metadata::Metadata;
@@ -52,4 +54,7 @@ impl<Req, Resp: 'static> ClientCall<Req, Resp> for FailedCall {
     fn send_message(&self, _message: Req) {}
     fn half_close(&self) {}
     fn cancel(&self, _status: Status) {}
+    fn poll_ready(&self, _cx: &mut Context<'_>) -> Poll<bool> {
+        Poll::Ready(false)
+    }
 }

@@ -16,9 +16,9 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{Context, Poll, Waker};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use h2::client::{ResponseFuture, SendRequest};
 use h2::{RecvStream, SendStream};
 use http::header::{CONTENT_TYPE, HeaderValue, TE, USER_AGENT};
@@ -85,7 +85,44 @@ struct Outbound {
     /// The stream is over for sending: reset, or the call closed.
     done: bool,
     driver: Option<AbortHandle>,
+    /// A sender waiting in `poll_ready`, woken when the stream ends.
+    ready_waker: Option<Waker>,
+    /// Encoded messages not yet handed to h2 (see `send_message`).
+    pending: BytesMut,
+    /// A flush task is queued on the runtime.
+    flush_scheduled: bool,
 }
+
+impl Outbound {
+    /// Hands the queued messages to h2 as one DATA frame (h2 splits it at
+    /// the frame size limit).
+    fn flush(&mut self) {
+        if self.pending.is_empty() || self.done {
+            return;
+        }
+        let data = self.pending.split().freeze();
+        if let Some(stream) = self.stream.as_mut() {
+            // A failed send means the stream already ended; the driver reports why.
+            let _ = stream.send_data(data, false);
+        }
+    }
+
+    /// Sends the queued messages with END_STREAM.
+    fn half_close(&mut self) {
+        self.half_closed = true;
+        let data = self.pending.split().freeze();
+        if let Some(stream) = self.stream.as_mut() {
+            let _ = stream.send_data(data, true);
+        }
+    }
+}
+
+/// Queued outbound bytes that are flushed at once rather than by the
+/// flush task.
+const FLUSH_THRESHOLD: usize = 32 * 1024;
+
+/// How much send window a call asks h2 for while a sender waits to send.
+const OUTBOUND_RESERVE: usize = 64 * 1024;
 
 impl<Req: Send + 'static, Resp: Send + 'static> H2Call<Req, Resp> {
     /// A call that will open its stream on `transport` when started.
@@ -156,10 +193,35 @@ impl<Req: Send + 'static, Resp: Send + 'static> ClientCall<Req, Resp> for H2Call
         if out.done || out.half_closed {
             return;
         }
-        if let Some(stream) = out.stream.as_mut() {
-            // A failed send means the stream already ended; the driver reports why.
-            let _ = stream.send_data(frame, false);
+        out.pending.extend_from_slice(&frame);
+        if out.pending.len() >= FLUSH_THRESHOLD {
+            out.flush();
+        } else if !out.flush_scheduled {
+            // Coalesce with whatever else is sent before the I/O thread
+            // gets to it: many small DATA frames cost the server (h2 even
+            // treats a flood of them as abuse) and throughput.
+            out.flush_scheduled = true;
+            let shared = self.shared.clone();
+            self.shared.transport.runtime.spawn(async move {
+                let mut out = lock(&shared.out);
+                out.flush_scheduled = false;
+                out.flush();
+            });
         }
+    }
+
+    fn send_last(&self, message: Req) {
+        let shared = &self.shared;
+        let frame = match encode_frame(&*shared.spec.codec, &message, shared.spec.max_outbound) {
+            Ok(frame) => frame,
+            Err(status) => return self.cancel(status),
+        };
+        let mut out = lock(&shared.out);
+        if out.done || out.half_closed {
+            return;
+        }
+        out.pending.extend_from_slice(&frame);
+        out.half_close();
     }
 
     fn half_close(&self) {
@@ -167,10 +229,7 @@ impl<Req: Send + 'static, Resp: Send + 'static> ClientCall<Req, Resp> for H2Call
         if out.done || out.half_closed {
             return;
         }
-        out.half_closed = true;
-        if let Some(stream) = out.stream.as_mut() {
-            let _ = stream.send_data(Bytes::new(), true);
-        }
+        out.half_close();
     }
 
     fn cancel(&self, status: Status) {
@@ -178,6 +237,35 @@ impl<Req: Send + 'static, Resp: Send + 'static> ClientCall<Req, Resp> for H2Call
         if recorded {
             self.shared.reset_stream();
             self.shared.schedule_pump();
+        }
+    }
+
+    fn poll_ready(&self, cx: &mut Context<'_>) -> Poll<bool> {
+        let mut out = lock(&self.shared.out);
+        if out.done || out.half_closed {
+            return Poll::Ready(false);
+        }
+        if out.pending.len() >= FLUSH_THRESHOLD {
+            out.flush();
+        }
+        let Some(stream) = out.stream.as_mut() else {
+            // Not started: nothing is buffered in h2, sending just queues.
+            return Poll::Ready(true);
+        };
+        stream.reserve_capacity(OUTBOUND_RESERVE);
+        if stream.capacity() > 0 {
+            return Poll::Ready(true);
+        }
+        match stream.poll_capacity(cx) {
+            Poll::Ready(Some(Ok(_))) => Poll::Ready(true),
+            // The stream ended; the driver reports how.
+            Poll::Ready(None) | Poll::Ready(Some(Err(_))) => Poll::Ready(false),
+            Poll::Pending => {
+                out.ready_waker = Some(cx.waker().clone());
+                // Whatever is queued must go out while the sender waits.
+                out.flush();
+                Poll::Pending
+            }
         }
     }
 }
@@ -220,9 +308,20 @@ impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
         }
     }
 
-    /// Records the server's (or the connection's) end of the call.
+    /// Records the server's end of the call, from its trailers: delivered
+    /// after the messages before it.
     fn remote_close(self: &Arc<Self>, status: Status, trailers: Metadata) {
-        let recorded = lock(&self.inbound).close(status, trailers);
+        let recorded = lock(&self.inbound).server_close(status, trailers);
+        if recorded {
+            self.finish_stream();
+            self.schedule_pump();
+        }
+    }
+
+    /// Records the end of the call by a transport failure (reset, GOAWAY,
+    /// broken connection): undelivered messages are dropped.
+    fn transport_close(self: &Arc<Self>, status: Status) {
+        let recorded = lock(&self.inbound).close(status, Metadata::new());
         if recorded {
             self.finish_stream();
             self.schedule_pump();
@@ -232,22 +331,34 @@ impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
     /// Sends RST_STREAM(CANCEL) unless the stream already ended, and stops
     /// the driver.
     fn reset_stream(&self) {
-        let mut out = lock(&self.out);
-        out.done = true;
-        if let Some(mut stream) = out.stream.take() {
-            stream.send_reset(h2::Reason::CANCEL);
-        }
-        if let Some(driver) = out.driver.take() {
-            driver.abort();
+        let waker = {
+            let mut out = lock(&self.out);
+            out.done = true;
+            if let Some(mut stream) = out.stream.take() {
+                stream.send_reset(h2::Reason::CANCEL);
+            }
+            if let Some(driver) = out.driver.take() {
+                driver.abort();
+            }
+            out.ready_waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
         }
     }
 
     /// Forgets the stream after the server ended it.
     fn finish_stream(&self) {
-        let mut out = lock(&self.out);
-        out.done = true;
-        out.stream = None;
-        out.driver = None;
+        let waker = {
+            let mut out = lock(&self.out);
+            out.done = true;
+            out.stream = None;
+            out.driver = None;
+            out.ready_waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
     }
 
     /// Records an event without waking the caller; the driver wakes it
@@ -293,7 +404,14 @@ impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
                         }
                         Err(status) => Err(status),
                     };
-                    lock(&self.inbound).return_listener(listener);
+                    let reader = {
+                        let mut inbound = lock(&self.inbound);
+                        inbound.return_listener(listener);
+                        inbound.take_reader_if_room()
+                    };
+                    if let Some(reader) = reader {
+                        reader.wake();
+                    }
                     if let Err(status) = outcome {
                         self.fail(status);
                     }
@@ -325,7 +443,7 @@ async fn drive<Req: Send + 'static, Resp: Send + 'static>(
         Ok(response) => response,
         Err(error) => {
             let status = status_from_h2(&error, "waiting for response headers");
-            return shared.remote_close(status, Metadata::new());
+            return shared.transport_close(status);
         }
     };
     let (parts, body) = response.into_parts();
@@ -352,6 +470,26 @@ async fn drive<Req: Send + 'static, Resp: Send + 'static>(
     }
     shared.record(|inbound| inbound.headers(Metadata::from_headers(&parts.headers)));
     read_body(&shared, body).await;
+}
+
+/// Resolves once the call's queue of undelivered messages has room (see
+/// [`Inbound::has_room`]); until then the stream's unread data stays in h2,
+/// whose flow-control window stalls the server.
+async fn room_to_read<Req, Resp>(shared: &Arc<Shared<Req, Resp>>)
+where
+    Req: Send + 'static,
+    Resp: Send + 'static,
+{
+    std::future::poll_fn(|cx| {
+        let mut inbound = lock(&shared.inbound);
+        if inbound.has_room() {
+            Poll::Ready(())
+        } else {
+            inbound.park_reader(cx.waker().clone());
+            Poll::Pending
+        }
+    })
+    .await
 }
 
 /// Awaits `future`; if it must wait and events were recorded since the last
@@ -387,12 +525,16 @@ async fn read_body<Req: Send + 'static, Resp: Send + 'static>(
     let mut deframer = Deframer::new(shared.spec.max_inbound);
     // The headers were just recorded, unannounced.
     let mut dirty = true;
-    while let Some(chunk) = flush_on_pending(shared, &mut dirty, body.data()).await {
+    loop {
+        flush_on_pending(shared, &mut dirty, room_to_read(shared)).await;
+        let Some(chunk) = flush_on_pending(shared, &mut dirty, body.data()).await else {
+            break;
+        };
         let chunk = match chunk {
             Ok(chunk) => chunk,
             Err(error) => {
                 let status = status_from_h2(&error, "receiving response messages");
-                return shared.remote_close(status, Metadata::new());
+                return shared.transport_close(status);
             }
         };
         let _ = body.flow_control().release_capacity(chunk.len());

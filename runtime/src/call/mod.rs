@@ -30,6 +30,8 @@ pub(crate) mod h2;
 pub use delayed::DelayedClientCall;
 pub use failed::FailedCall;
 
+use std::task::{Context, Poll};
+
 use crate::metadata::Metadata;
 use crate::status::Status;
 
@@ -57,11 +59,27 @@ pub trait ClientCall<Req, Resp>: Send + Sync {
     fn request(&self, n: usize);
     /// Sends one request message.
     fn send_message(&self, message: Req);
+    /// Sends one request message and half-closes, as one operation (a
+    /// transport may then put both in one frame).
+    fn send_last(&self, message: Req) {
+        self.send_message(message);
+        self.half_close();
+    }
     /// Says no more request messages will be sent.
     fn half_close(&self);
     /// Ends the call now. Unless the call already closed, the listener's
     /// `on_close` gets `status` and the server sees RST_STREAM(CANCEL).
     fn cancel(&self, status: Status);
+    /// Outbound flow control: `Ready(true)` when another message can be sent
+    /// without buffering past the stream's HTTP/2 window, `Ready(false)` once
+    /// the call can send nothing more (it ended, or was half-closed), and
+    /// `Pending` (with `cx`'s waker registered) otherwise. A sender that
+    /// waits for this never buffers without bound and never waits on a dead
+    /// call.
+    fn poll_ready(&self, cx: &mut Context<'_>) -> Poll<bool> {
+        let _ = cx;
+        Poll::Ready(true)
+    }
 }
 
 /// A call shared between its caller and the channel's tasks.

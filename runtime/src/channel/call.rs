@@ -10,6 +10,7 @@
 //! as the listener hears `on_close`, so finished calls hold no timer.
 
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use tokio::task::AbortHandle;
@@ -85,12 +86,20 @@ impl<Req: Send + 'static, Resp: Send + 'static> ClientCall<Req, Resp> for Channe
         self.inner.send_message(message);
     }
 
+    fn send_last(&self, message: Req) {
+        self.inner.send_last(message);
+    }
+
     fn half_close(&self) {
         self.inner.half_close();
     }
 
     fn cancel(&self, status: Status) {
         self.inner.cancel(status);
+    }
+
+    fn poll_ready(&self, cx: &mut Context<'_>) -> Poll<bool> {
+        self.inner.poll_ready(cx)
     }
 }
 

@@ -16,6 +16,8 @@
 //! interceptors first (a refusal becomes the call's status), and reports
 //! every failure as a [`Status`](crate::Status).
 
+mod receiver;
+mod send;
 mod streaming;
 mod unary;
 

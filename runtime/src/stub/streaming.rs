@@ -1,95 +1,277 @@
 //! Streaming calls: server, client and bidi, blocking and async (layer: stub).
 //!
-//! PLACEHOLDER until the streaming issue lands: the public surface is final
-//! (generated stubs call these functions), and each call ends at once with
-//! `UNIMPLEMENTED` so nothing panics or hangs.
+//! All three kinds use the same call stack as unary calls: a call from
+//! [`start_call`] (pending first on a cold channel, then a real h2 stream),
+//! callbacks on a per-call [`ThreadlessExecutor`] drained by the caller.
+//! Receiving goes through [`Receiver`] (one message requested at a time);
+//! sending waits for [`ClientCall::poll_ready`] (see `send`). Dropping a
+//! stream, iterator or handle before its end cancels the RPC.
 
-use std::marker::PhantomData;
+use std::fmt;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use futures_core::Stream;
 
-use crate::channel::Channel;
+use crate::call::ClientCall;
+use crate::channel::{Channel, ChannelCall};
 use crate::codec::Codec;
+use crate::executor::ThreadlessExecutor;
+use crate::metadata::Metadata;
 use crate::method::MethodDescriptor;
 use crate::options::CallOptions;
 use crate::status::Status;
-use crate::stub::UnaryFuture;
+use crate::stub::receiver::{
+    Control, Receiver, SharedState, end_status, stream_listener, trailers_of,
+};
+use crate::stub::send::{Pump, RequestPump, wait_ready_draining, wait_ready_parked};
+use crate::stub::start_call;
+use crate::stub::unary::{UnaryFuture, start_single_response};
+use crate::sync::{Mutex, lock};
 
-fn not_yet() -> Status {
-    Status::unimplemented("switchboard does not implement client-side streaming calls yet")
+/// Starts a call whose responses go to a [`Receiver`].
+fn start_streaming<Req, Resp, C>(
+    channel: &Channel,
+    method: &MethodDescriptor<Req, Resp, C>,
+    options: &CallOptions,
+) -> (
+    Arc<ChannelCall<Req, Resp>>,
+    Receiver<Resp>,
+    SharedState<Resp>,
+)
+where
+    Req: Send + 'static,
+    Resp: Send + 'static,
+    C: Codec<Req, Resp> + Clone,
+{
+    let executor = ThreadlessExecutor::new();
+    let (state, listener) = stream_listener();
+    let call = Arc::new(start_call(
+        channel,
+        method,
+        options,
+        executor.clone(),
+        Box::new(listener),
+    ));
+    let receiver = Receiver::new(executor, state.clone(), call.clone() as Arc<dyn Control>);
+    (call, receiver, state)
 }
 
-/// The responses of a blocking server-streaming call, as an iterator.
-#[derive(Debug)]
+/// The responses of a blocking server-streaming call.
+///
+/// An iterator of `Result<Resp, Status>`: each message is `Ok`; after the
+/// last one an OK end stops the iteration, and an error end is yielded once
+/// as `Err` before it stops. Dropping it early cancels the call.
 pub struct BlockingResponseStream<Resp> {
-    end: Option<Status>,
-    _resp: PhantomData<fn() -> Resp>,
+    receiver: Receiver<Resp>,
+    state: SharedState<Resp>,
 }
 
-impl<Resp> Iterator for BlockingResponseStream<Resp> {
+impl<Resp: Send + 'static> BlockingResponseStream<Resp> {
+    /// Blocks until the response headers arrive. `Err` if the call ended
+    /// with an error before sending any.
+    pub fn headers(&mut self) -> Result<Metadata, Status> {
+        self.receiver.headers_blocking()
+    }
+
+    /// The trailers, once the stream has ended.
+    pub fn trailers(&self) -> Option<Metadata> {
+        trailers_of(&self.state)
+    }
+}
+
+impl<Resp: Send + 'static> Iterator for BlockingResponseStream<Resp> {
     type Item = Result<Resp, Status>;
+
     fn next(&mut self) -> Option<Self::Item> {
-        self.end.take().map(Err)
+        self.receiver.next_blocking()
+    }
+}
+
+impl<Resp> fmt::Debug for BlockingResponseStream<Resp> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BlockingResponseStream")
+            .finish_non_exhaustive()
     }
 }
 
 /// A blocking bidi-streaming call.
-#[derive(Debug)]
+///
+/// What may run at once: one thread may [`send`](Self::send) while another
+/// [`recv`](Self::recv)s (the handle is `Sync`; share it by reference or
+/// `Arc`). Concurrent `send`s are serialised, as are concurrent `recv`s.
+/// [`half_close`](Self::half_close), [`cancel`](Self::cancel) and
+/// [`trailers`](Self::trailers) never block and may be called from any
+/// thread at any time. [`headers`](Self::headers) waits like `recv`.
+///
+/// Dropping the handle before the responses ended cancels the call.
 pub struct BlockingBidiCall<Req, Resp> {
-    _types: PhantomData<fn(Req) -> Resp>,
+    call: Arc<ChannelCall<Req, Resp>>,
+    receiver: Mutex<Receiver<Resp>>,
+    sending: Mutex<()>,
+    state: SharedState<Resp>,
 }
 
-impl<Req, Resp> BlockingBidiCall<Req, Resp> {
-    /// Sends one request.
-    pub fn send(&self, _request: Req) -> Result<(), Status> {
-        Err(not_yet())
+impl<Req: Send + 'static, Resp: Send + 'static> BlockingBidiCall<Req, Resp> {
+    /// Sends one request, blocking while HTTP/2 flow control says the server
+    /// is not ready for more.
+    ///
+    /// `Err` if the call already ended (its status then comes from
+    /// [`recv`](Self::recv)) or was half-closed. `Ok` means the message was
+    /// handed to the transport, not that the server read it.
+    pub fn send(&self, request: Req) -> Result<(), Status> {
+        let _sending = lock(&self.sending);
+        if !self.wait_ready() {
+            return Err(self.ended());
+        }
+        self.call.send_message(request);
+        Ok(())
     }
-    /// Receives the next response.
+
+    /// Waits for flow control. Drains the call's executor while no receiver
+    /// does; parks (and re-checks) while one does.
+    fn wait_ready(&self) -> bool {
+        loop {
+            if let Ok(receiver) = self.receiver.try_lock() {
+                return wait_ready_draining(&*self.call, receiver.executor());
+            }
+            let parked = wait_ready_parked(&*self.call, Duration::from_millis(10), || {
+                self.receiver.try_lock().is_ok()
+            });
+            if let Some(ready) = parked {
+                return ready;
+            }
+        }
+    }
+
+    fn ended(&self) -> Status {
+        end_status(&self.state).filter(|s| !s.is_ok()).unwrap_or_else(|| {
+            Status::failed_precondition(
+                "the call can send no more messages: it was half-closed or has ended (recv() gives its status)",
+            )
+        })
+    }
+
+    /// Blocks for the next response: `Some(Ok)` a message, `Some(Err)` the
+    /// error end (once), `None` after the end.
     pub fn recv(&self) -> Option<Result<Resp, Status>> {
-        None
+        lock(&self.receiver).next_blocking()
+    }
+
+    /// Tells the server no more requests will come.
+    pub fn half_close(&self) {
+        self.call.half_close();
+    }
+
+    /// Cancels the call: the server sees RST_STREAM(CANCEL) and `recv`
+    /// returns `CANCELLED`.
+    pub fn cancel(&self) {
+        ClientCall::cancel(&*self.call, Status::cancelled("cancelled by the caller"));
+    }
+
+    /// Blocks until the response headers arrive.
+    pub fn headers(&self) -> Result<Metadata, Status> {
+        lock(&self.receiver).headers_blocking()
+    }
+
+    /// The trailers, once `recv` has seen the end.
+    pub fn trailers(&self) -> Option<Metadata> {
+        trailers_of(&self.state)
     }
 }
 
-/// The responses of an async streaming call, as a `futures::Stream`.
-#[derive(Debug)]
+impl<Req, Resp> fmt::Debug for BlockingBidiCall<Req, Resp> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BlockingBidiCall").finish_non_exhaustive()
+    }
+}
+
+/// The responses of an async streaming call: a `futures::Stream` of
+/// `Result<Resp, Status>` that runs on any executor.
+///
+/// Items follow the same rule as [`BlockingResponseStream`]. For a bidi
+/// call, polling this stream also sends the request stream (the two make
+/// progress together). Dropping it early cancels the call.
 pub struct ResponseStream<Resp> {
-    end: Option<Status>,
-    _resp: PhantomData<fn() -> Resp>,
+    receiver: Receiver<Resp>,
+    state: SharedState<Resp>,
+    pump: Option<Box<dyn Pump>>,
 }
 
-impl<Resp> Stream for ResponseStream<Resp> {
-    type Item = Result<Resp, Status>;
-    fn poll_next(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        Poll::Ready(self.end.take().map(Err))
+impl<Resp: Send + 'static> ResponseStream<Resp> {
+    /// Waits for the response headers. `Err` if the call ended with an error
+    /// before sending any.
+    pub async fn headers(&mut self) -> Result<Metadata, Status> {
+        std::future::poll_fn(|cx| {
+            self.drive_pump(cx);
+            self.receiver.poll_headers(cx)
+        })
+        .await
+    }
+
+    /// The trailers, once the stream has ended.
+    pub fn trailers(&self) -> Option<Metadata> {
+        trailers_of(&self.state)
+    }
+
+    fn drive_pump(&mut self, cx: &mut Context<'_>) {
+        if let Some(pump) = &mut self.pump
+            && (self.receiver.is_finished() || pump.poll_pump(cx).is_ready())
+        {
+            self.pump = None;
+        }
     }
 }
 
-/// Starts a server-streaming call and returns its responses as an iterator.
+impl<Resp: Send + 'static> Stream for ResponseStream<Resp> {
+    type Item = Result<Resp, Status>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        this.drive_pump(cx);
+        let item = this.receiver.poll_next(cx);
+        if this.receiver.is_finished() {
+            this.pump = None;
+        }
+        item
+    }
+}
+
+impl<Resp> fmt::Debug for ResponseStream<Resp> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseStream").finish_non_exhaustive()
+    }
+}
+
+/// Starts a server-streaming call; the responses come as an iterator.
 pub fn blocking_server_streaming_call<Req, Resp, C>(
-    _channel: &Channel,
-    _method: &MethodDescriptor<Req, Resp, C>,
-    _options: &CallOptions,
-    _request: Req,
+    channel: &Channel,
+    method: &MethodDescriptor<Req, Resp, C>,
+    options: &CallOptions,
+    request: Req,
 ) -> BlockingResponseStream<Resp>
 where
     Req: Send + 'static,
     Resp: Send + 'static,
     C: Codec<Req, Resp> + Clone,
 {
-    BlockingResponseStream {
-        end: Some(not_yet()),
-        _resp: PhantomData,
-    }
+    let (call, receiver, state) = start_streaming(channel, method, options);
+    call.send_last(request);
+    BlockingResponseStream { receiver, state }
 }
 
-/// Sends every request of `requests`, then blocks for the one response.
+/// Sends every request of `requests` (waiting for flow control before each),
+/// half-closes, and blocks for the one response.
+///
+/// Stops taking requests from the iterator as soon as the call ends (for
+/// example, the server answered early with an error).
 pub fn blocking_client_streaming_call<Req, Resp, C, I>(
-    _channel: &Channel,
-    _method: &MethodDescriptor<Req, Resp, C>,
-    _options: &CallOptions,
-    _requests: I,
+    channel: &Channel,
+    method: &MethodDescriptor<Req, Resp, C>,
+    options: &CallOptions,
+    requests: I,
 ) -> Result<Resp, Status>
 where
     Req: Send + 'static,
@@ -97,49 +279,66 @@ where
     C: Codec<Req, Resp> + Clone,
     I: IntoIterator<Item = Req>,
 {
-    Err(not_yet())
+    let (future, call) = start_single_response(channel, method, options);
+    let executor = future.executor().clone();
+    for request in requests {
+        if !wait_ready_draining(&*call, &executor) {
+            break;
+        }
+        call.send_message(request);
+    }
+    call.half_close();
+    future.wait()
 }
 
 /// Starts a bidi-streaming call and returns its blocking handle.
 pub fn blocking_bidi_streaming_call<Req, Resp, C>(
-    _channel: &Channel,
-    _method: &MethodDescriptor<Req, Resp, C>,
-    _options: &CallOptions,
+    channel: &Channel,
+    method: &MethodDescriptor<Req, Resp, C>,
+    options: &CallOptions,
 ) -> BlockingBidiCall<Req, Resp>
 where
     Req: Send + 'static,
     Resp: Send + 'static,
     C: Codec<Req, Resp> + Clone,
 {
+    let (call, receiver, state) = start_streaming(channel, method, options);
     BlockingBidiCall {
-        _types: PhantomData,
+        call,
+        receiver: Mutex::new(receiver),
+        sending: Mutex::new(()),
+        state,
     }
 }
 
-/// Starts a server-streaming call and returns its responses as a stream.
+/// Starts a server-streaming call; the responses come as a `Stream`.
 pub fn async_server_streaming_call<Req, Resp, C>(
-    _channel: &Channel,
-    _method: &MethodDescriptor<Req, Resp, C>,
-    _options: &CallOptions,
-    _request: Req,
+    channel: &Channel,
+    method: &MethodDescriptor<Req, Resp, C>,
+    options: &CallOptions,
+    request: Req,
 ) -> ResponseStream<Resp>
 where
     Req: Send + 'static,
     Resp: Send + 'static,
     C: Codec<Req, Resp> + Clone,
 {
+    let (call, receiver, state) = start_streaming(channel, method, options);
+    call.send_last(request);
     ResponseStream {
-        end: Some(not_yet()),
-        _resp: PhantomData,
+        receiver,
+        state,
+        pump: None,
     }
 }
 
-/// Sends the requests of `requests` and resolves to the one response.
+/// Starts a client-streaming call that sends `requests`; resolves to the
+/// one response. The requests are sent while the future is polled.
 pub fn async_client_streaming_call<Req, Resp, C, S>(
     channel: &Channel,
-    _method: &MethodDescriptor<Req, Resp, C>,
-    _options: &CallOptions,
-    _requests: S,
+    method: &MethodDescriptor<Req, Resp, C>,
+    options: &CallOptions,
+    requests: S,
 ) -> UnaryFuture<Resp>
 where
     Req: Send + 'static,
@@ -147,16 +346,17 @@ where
     C: Codec<Req, Resp> + Clone,
     S: Stream<Item = Req> + Send + 'static,
 {
-    UnaryFuture::failed(channel, not_yet())
+    let (future, call) = start_single_response(channel, method, options);
+    future.with_pump(Box::new(RequestPump::new(call, requests)))
 }
 
 /// Starts a bidi-streaming call that sends `requests` and returns the
-/// responses as a stream.
+/// responses as a `Stream`; polling it sends the requests too.
 pub fn async_bidi_streaming_call<Req, Resp, C, S>(
-    _channel: &Channel,
-    _method: &MethodDescriptor<Req, Resp, C>,
-    _options: &CallOptions,
-    _requests: S,
+    channel: &Channel,
+    method: &MethodDescriptor<Req, Resp, C>,
+    options: &CallOptions,
+    requests: S,
 ) -> ResponseStream<Resp>
 where
     Req: Send + 'static,
@@ -164,8 +364,10 @@ where
     C: Codec<Req, Resp> + Clone,
     S: Stream<Item = Req> + Send + 'static,
 {
+    let (call, receiver, state) = start_streaming(channel, method, options);
     ResponseStream {
-        end: Some(not_yet()),
-        _resp: PhantomData,
+        receiver,
+        state,
+        pump: Some(Box::new(RequestPump::new(call, requests))),
     }
 }

@@ -17,12 +17,14 @@ use std::task::{Context, Poll};
 
 use crate::call::{ClientCall, Listener};
 use crate::channel::Channel;
+use crate::channel::ChannelCall;
 use crate::codec::Codec;
 use crate::executor::ThreadlessExecutor;
 use crate::metadata::Metadata;
 use crate::method::MethodDescriptor;
 use crate::options::CallOptions;
 use crate::status::Status;
+use crate::stub::send::{Pump, executor_waker};
 use crate::stub::start_call;
 use crate::sync::{Mutex, lock};
 
@@ -60,6 +62,23 @@ where
     Resp: Send + 'static,
     C: Codec<Req, Resp> + Clone,
 {
+    let (future, call) = start_single_response(channel, method, options);
+    call.send_last(request);
+    future
+}
+
+/// Starts a call whose one response completes a [`UnaryFuture`] (unary and
+/// client streaming); the caller sends the requests on the returned call.
+pub(crate) fn start_single_response<Req, Resp, C>(
+    channel: &Channel,
+    method: &MethodDescriptor<Req, Resp, C>,
+    options: &CallOptions,
+) -> (UnaryFuture<Resp>, Arc<ChannelCall<Req, Resp>>)
+where
+    Req: Send + 'static,
+    Resp: Send + 'static,
+    C: Codec<Req, Resp> + Clone,
+{
     let executor = ThreadlessExecutor::new();
     let slot = Arc::new(Mutex::new(None));
     let listener = UnaryListener {
@@ -75,14 +94,14 @@ where
         Box::new(listener),
     ));
     call.request(2);
-    call.send_message(request);
-    call.half_close();
     let canceller = call.clone();
-    UnaryFuture {
+    let future = UnaryFuture {
         executor,
         slot,
         cancel: Some(Box::new(move |status| canceller.cancel(status))),
-    }
+        pump: None,
+    };
+    (future, call)
 }
 
 type Slot<Resp> = Arc<Mutex<Option<Result<Resp, Status>>>>;
@@ -97,22 +116,41 @@ pub struct UnaryFuture<Resp> {
     slot: Slot<Resp>,
     /// Cancels the call; `None` once the result was taken.
     cancel: Option<Box<dyn FnOnce(Status) + Send>>,
+    /// Sends the requests of a client-streaming call, if any are left.
+    pump: Option<Box<dyn Pump>>,
 }
 
 impl<Resp> UnaryFuture<Resp> {
-    /// A future that is already complete with `status`.
-    pub(crate) fn failed(_channel: &Channel, status: Status) -> Self {
-        UnaryFuture {
-            executor: ThreadlessExecutor::new(),
-            slot: Arc::new(Mutex::new(Some(Err(status)))),
-            cancel: Some(Box::new(|_| {})),
+    /// The executor the future drains.
+    pub(crate) fn executor(&self) -> &ThreadlessExecutor {
+        &self.executor
+    }
+
+    /// Gives the future a pump to drive while it waits.
+    pub(crate) fn with_pump(mut self, pump: Box<dyn Pump>) -> Self {
+        self.pump = Some(pump);
+        self
+    }
+
+    /// Polls the pump, dropping it once it is done.
+    fn drive_pump(&mut self, cx: &mut Context<'_>) {
+        if let Some(pump) = &mut self.pump
+            && pump.poll_pump(cx).is_ready()
+        {
+            self.pump = None;
         }
     }
 
     /// Blocks the calling thread until the call ends, running its callbacks
     /// here. Needs no async runtime.
     pub fn wait(mut self) -> Result<Resp, Status> {
+        let waker = executor_waker(&self.executor);
+        let mut cx = Context::from_waker(&waker);
         loop {
+            if let Some(result) = self.take_result() {
+                return result;
+            }
+            self.drive_pump(&mut cx);
             if let Some(result) = self.take_result() {
                 return result;
             }
@@ -123,6 +161,7 @@ impl<Resp> UnaryFuture<Resp> {
     fn take_result(&mut self) -> Option<Result<Resp, Status>> {
         let result = lock(&self.slot).take()?;
         self.cancel = None;
+        self.pump = None;
         self.executor.shutdown();
         Some(result)
     }
@@ -141,6 +180,7 @@ impl<Resp> Future for UnaryFuture<Resp> {
                     "UnaryFuture polled after it completed",
                 )));
             }
+            self.drive_pump(cx);
             if self.executor.poll_drain(cx).is_pending() {
                 return Poll::Pending;
             }

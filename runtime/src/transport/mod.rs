@@ -2,7 +2,8 @@
 //!
 //! Owns connecting to a [`Target`]: name resolution, TCP with `TCP_NODELAY`
 //! or a Unix socket, the h2 client handshake with our window settings, and
-//! the task that drives the connection until it ends. It hands the channel
+//! the task that drives the connection until it ends. A connection counts as
+//! established once the server's SETTINGS arrived (one PING round trip). It hands the channel
 //! an [`H2Transport`] that calls open streams on, and tells it once, through
 //! `on_closed`, when the connection is gone.
 //!
@@ -111,7 +112,7 @@ async fn handshake<T>(
 where
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let (send, connection) = h2::client::Builder::new()
+    let (send, mut connection) = h2::client::Builder::new()
         .initial_window_size(settings.stream_window)
         .initial_connection_window_size(settings.connection_window)
         .enable_push(false)
@@ -120,10 +121,11 @@ where
         .map_err(|e| status_from_h2(&e, &format!("HTTP/2 handshake with {target}")))?;
     let authority = Authority::try_from(target.authority())
         .map_err(|e| Status::internal(format!("invalid authority for {target}: {e}")))?;
+    let ping_pong = connection.ping_pong();
     let broken = Arc::new(AtomicBool::new(false));
     let broken_on_end = broken.clone();
     let label = target.to_string();
-    runtime.spawn(async move {
+    let driver = runtime.spawn(async move {
         let status = match connection.await {
             Ok(()) => Status::unavailable(format!("connection to {label} closed")),
             Err(e) => status_from_h2(&e, &format!("connection to {label}")),
@@ -132,6 +134,18 @@ where
         broken_on_end.store(true, Ordering::Release);
         on_closed(status);
     });
+    // The server's SETTINGS (its stream limit above all) come before its
+    // answer to our PING: wait for them, so the first calls do not open
+    // more streams than the server allows and get REFUSED_STREAM.
+    if let Some(mut ping_pong) = ping_pong
+        && let Err(error) = ping_pong.ping(h2::Ping::opaque()).await
+    {
+        driver.abort();
+        return Err(status_from_h2(
+            &error,
+            &format!("waiting for the HTTP/2 settings of {target}"),
+        ));
+    }
     Ok(H2Transport {
         send,
         runtime,
