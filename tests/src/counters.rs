@@ -19,17 +19,22 @@ struct Inner {
 }
 
 impl Counters {
-    /// Calls that reached the handler (the request message was decoded).
+    /// Calls that reached the handler: for `Unary` and `ServerStream` once
+    /// the request message was decoded, for `ClientStream` and `Bidi` once
+    /// the request headers arrived.
     pub fn calls(&self) -> u64 {
         self.inner.calls.load(Ordering::SeqCst)
     }
 
-    /// Handlers that ran to the end, whether they answered OK or with an error status.
+    /// Handlers that ran to the end, whether they answered OK or with an error status
+    /// (for streaming responses: once the last message or the status is produced).
     pub fn completed(&self) -> u64 {
         self.inner.completed.load(Ordering::SeqCst)
     }
 
     /// Handlers that were dropped before finishing (client cancelled, RST_STREAM, deadline).
+    /// For `ServerStream` and `Bidi` this includes response streams dropped
+    /// mid-way; for `ClientStream` and `Bidi`, request streams that failed.
     pub fn cancelled(&self) -> u64 {
         self.inner.cancelled.load(Ordering::SeqCst)
     }

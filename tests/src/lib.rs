@@ -5,8 +5,13 @@
 //! `switchboard.test.Echo` service (see `tests/proto/echo.proto` and
 //! [`echo`]). It runs on its own tokio runtime, so it can be started and
 //! inspected from plain `#[test]` functions.
+//!
+//! For wire-level tests there is also [`mock::MockServer`], a scriptable
+//! HTTP/2 peer that sends exactly the frames a test asks for (or raw bytes)
+//! and records what the client sent.
 
 pub mod echo;
+pub mod mock;
 
 mod counters;
 mod handler;
@@ -15,5 +20,5 @@ mod service;
 mod trailers;
 
 pub use counters::Counters;
-pub use echo::ECHO_UNARY_PATH;
-pub use server::{TonicServer, free_port};
+pub use echo::{ECHO_BIDI_PATH, ECHO_CLIENT_STREAM_PATH, ECHO_SERVER_STREAM_PATH, ECHO_UNARY_PATH};
+pub use server::{ServerOptions, TonicServer, free_port};

@@ -31,6 +31,16 @@ pub struct TonicServer {
     counters: Counters,
 }
 
+/// Settings of a [`TonicServer`], for [`TonicServer::start_with`]. The
+/// default is what [`TonicServer::start`] uses: tonic's defaults.
+#[derive(Default, Clone, Debug)]
+pub struct ServerOptions {
+    /// The HTTP/2 `SETTINGS_MAX_CONCURRENT_STREAMS` the server announces and
+    /// enforces per connection (tonic's `Server::max_concurrent_streams`).
+    /// `None`: no limit.
+    pub max_concurrent_streams: Option<u32>,
+}
+
 /// Where a [`TonicServer`] listens.
 #[derive(Debug)]
 enum Endpoint {
@@ -47,7 +57,15 @@ impl TonicServer {
     /// # Panics
     /// If the socket cannot be bound or the runtime cannot be built.
     pub fn start() -> TonicServer {
-        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0)))
+        Self::start_with(ServerOptions::default())
+    }
+
+    /// Like [`TonicServer::start`], with the settings in `options`.
+    ///
+    /// # Panics
+    /// If the socket cannot be bound or the runtime cannot be built.
+    pub fn start_with(options: ServerOptions) -> TonicServer {
+        Self::bind(SocketAddr::from(([127, 0, 0, 1], 0)), &options)
             .expect("bind the tonic peer to 127.0.0.1:0")
     }
 
@@ -55,6 +73,10 @@ impl TonicServer {
     ///
     /// Returns once the socket is listening, or the error of binding it.
     pub fn start_on(addr: SocketAddr) -> io::Result<TonicServer> {
+        Self::bind(addr, &ServerOptions::default())
+    }
+
+    fn bind(addr: SocketAddr, options: &ServerOptions) -> io::Result<TonicServer> {
         let listener = TcpListener::bind(addr)?;
         listener.set_nonblocking(true)?;
         let local_addr = listener.local_addr()?;
@@ -71,7 +93,7 @@ impl TonicServer {
             conn
         });
         let counters = Counters::default();
-        let router = router(&counters);
+        let router = router(&counters, options);
         runtime.spawn(async move {
             if let Err(error) = router.serve_with_incoming(incoming).await {
                 eprintln!("tonic peer on {local_addr} stopped: {error}");
@@ -103,7 +125,7 @@ impl TonicServer {
         };
         let incoming = tokio_stream::wrappers::UnixListenerStream::new(listener);
         let counters = Counters::default();
-        let router = router(&counters);
+        let router = router(&counters, &ServerOptions::default());
         let shown = path.display().to_string();
         runtime.spawn(async move {
             if let Err(error) = router.serve_with_incoming(incoming).await {
@@ -214,6 +236,8 @@ fn new_runtime() -> io::Result<Runtime> {
         .build()
 }
 
-fn router(counters: &Counters) -> Router {
-    Server::builder().add_service(EchoServer::new(counters.clone()))
+fn router(counters: &Counters, options: &ServerOptions) -> Router {
+    Server::builder()
+        .max_concurrent_streams(options.max_concurrent_streams)
+        .add_service(EchoServer::new(counters.clone()))
 }

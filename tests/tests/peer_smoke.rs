@@ -169,6 +169,7 @@ fn unary_echoes_message_payload_and_metadata() {
         EchoResponse {
             message: "hello".into(),
             payload: vec![1, 2, 3],
+            ..EchoResponse::default()
         }
     );
     let counters = server.counters();

@@ -33,8 +33,8 @@ pub(crate) const HIGH_WATER_BYTES: usize = 256 * 1024;
 pub(crate) enum Step<Resp> {
     /// Deliver the response headers.
     Headers(Box<dyn Listener<Resp>>, Metadata),
-    /// Decode and deliver one message.
-    Message(Box<dyn Listener<Resp>>, Bytes),
+    /// Decode and deliver these messages, in order (one lock for many).
+    Messages(Box<dyn Listener<Resp>>, Vec<Bytes>),
     /// Deliver the close; the listener is not given back.
     Close(Box<dyn Listener<Resp>>, Status, Metadata),
 }
@@ -206,12 +206,12 @@ impl<Resp> Inbound<Resp> {
             });
             return Some(Step::Close(listener, close.status, close.trailers));
         }
-        if self.demand > 0
-            && let Some(message) = self.messages.pop_front()
-        {
-            self.demand -= 1;
-            self.queued_bytes -= message.len();
-            return Some(Step::Message(listener, message));
+        let n = self.demand.min(self.messages.len());
+        if n > 0 {
+            self.demand -= n;
+            let batch: Vec<Bytes> = self.messages.drain(..n).collect();
+            self.queued_bytes -= batch.iter().map(Bytes::len).sum::<usize>();
+            return Some(Step::Messages(listener, batch));
         }
         self.listener = Some(listener);
         None
@@ -237,8 +237,10 @@ mod tests {
                     out.push("headers".to_string());
                     inbound.return_listener(l);
                 }
-                Step::Message(l, m) => {
-                    out.push(format!("message {}", String::from_utf8_lossy(&m)));
+                Step::Messages(l, batch) => {
+                    for m in batch {
+                        out.push(format!("message {}", String::from_utf8_lossy(&m)));
+                    }
                     inbound.return_listener(l);
                 }
                 Step::Close(_, s, _) => out.push(format!("close {}", s.code())),

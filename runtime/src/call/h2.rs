@@ -396,14 +396,21 @@ impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
                         self.fail(Status::cancelled(panic));
                     }
                 }
-                Step::Message(mut listener, bytes) => {
-                    let outcome = match self.spec.codec.decode(bytes) {
-                        Ok(message) => {
-                            catch_user_panic("listener on_message", || listener.on_message(message))
-                                .map_err(Status::cancelled)
+                Step::Messages(mut listener, batch) => {
+                    let mut outcome = Ok(());
+                    for bytes in batch {
+                        outcome = match self.spec.codec.decode(bytes) {
+                            Ok(message) => catch_user_panic("listener on_message", || {
+                                listener.on_message(message)
+                            })
+                            .map_err(Status::cancelled),
+                            Err(status) => Err(status),
+                        };
+                        if outcome.is_err() {
+                            // The call fails; the rest of the batch is dropped.
+                            break;
                         }
-                        Err(status) => Err(status),
-                    };
+                    }
                     let reader = {
                         let mut inbound = lock(&self.inbound);
                         inbound.return_listener(listener);
@@ -539,15 +546,21 @@ async fn read_body<Req: Send + 'static, Resp: Send + 'static>(
         };
         let _ = body.flow_control().release_capacity(chunk.len());
         deframer.push(&chunk);
-        loop {
+        let mut messages = Vec::new();
+        let failure = loop {
             match deframer.next_message() {
-                Ok(Some(message)) => {
-                    shared.record(|inbound| inbound.message(message));
-                    dirty = true;
-                }
-                Ok(None) => break,
-                Err(status) => return shared.fail(status),
+                Ok(Some(message)) => messages.push(message),
+                Ok(None) => break None,
+                Err(status) => break Some(status),
             }
+        };
+        if !messages.is_empty() {
+            // One lock for the whole DATA frame's messages.
+            shared.record(|inbound| messages.into_iter().for_each(|m| inbound.message(m)));
+            dirty = true;
+        }
+        if let Some(status) = failure {
+            return shared.fail(status);
         }
         if shared.is_closing() {
             return;

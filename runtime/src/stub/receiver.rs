@@ -83,9 +83,17 @@ pub(crate) struct Receiver<Resp> {
     executor: ThreadlessExecutor,
     state: SharedState<Resp>,
     control: Arc<dyn Control>,
+    /// Messages taken from the shared state in one swap, not yet handed out.
+    local: VecDeque<Resp>,
+    /// Messages requested and not yet handed out.
+    outstanding: usize,
     /// The end was handed out (or the receiver gave up).
     finished: bool,
 }
+
+/// How many messages a receiver keeps requested; it tops the demand up in
+/// halves, so one pump on the caller's executor delivers many messages.
+const WINDOW: usize = 32;
 
 impl<Resp: Send + 'static> Receiver<Resp> {
     /// A receiver for a started call; asks for the first message.
@@ -94,11 +102,13 @@ impl<Resp: Send + 'static> Receiver<Resp> {
         state: SharedState<Resp>,
         control: Arc<dyn Control>,
     ) -> Self {
-        control.request(1);
+        control.request(WINDOW);
         Receiver {
             executor,
             state,
             control,
+            local: VecDeque::new(),
+            outstanding: WINDOW,
             finished: false,
         }
     }
@@ -109,12 +119,19 @@ impl<Resp: Send + 'static> Receiver<Resp> {
         if self.finished {
             return Some(None);
         }
-        let mut state = lock(&self.state);
-        if let Some(message) = state.messages.pop_front() {
-            drop(state);
-            self.control.request(1);
+        if self.local.is_empty() {
+            let mut state = lock(&self.state);
+            std::mem::swap(&mut self.local, &mut state.messages);
+        }
+        if let Some(message) = self.local.pop_front() {
+            self.outstanding -= 1;
+            if self.outstanding <= WINDOW / 2 {
+                self.control.request(WINDOW - self.outstanding);
+                self.outstanding = WINDOW;
+            }
             return Some(Some(Ok(message)));
         }
+        let state = lock(&self.state);
         let (status, _) = state.end.as_ref()?;
         let item = if status.is_ok() {
             None

@@ -225,6 +225,9 @@ impl<Resp: Send + 'static> ResponseStream<Resp> {
     }
 }
 
+// Never pin-projected: its fields are ordinary owned values.
+impl<Resp> Unpin for ResponseStream<Resp> {}
+
 impl<Resp: Send + 'static> Stream for ResponseStream<Resp> {
     type Item = Result<Resp, Status>;
 

@@ -25,6 +25,10 @@ use crate::error_map::{status_from_connect, status_from_h2};
 use crate::status::Status;
 use crate::sync::atomic::{AtomicBool, Ordering};
 
+/// How long a new connection waits for the server's SETTINGS (see
+/// `handshake`) before it is used anyway.
+const SETTINGS_WAIT: Duration = Duration::from_secs(1);
+
 /// HTTP/2 settings for a new connection.
 #[derive(Clone, Debug)]
 pub(crate) struct ConnectSettings {
@@ -136,15 +140,20 @@ where
     });
     // The server's SETTINGS (its stream limit above all) come before its
     // answer to our PING: wait for them, so the first calls do not open
-    // more streams than the server allows and get REFUSED_STREAM.
-    if let Some(mut ping_pong) = ping_pong
-        && let Err(error) = ping_pong.ping(h2::Ping::opaque()).await
-    {
-        driver.abort();
-        return Err(status_from_h2(
-            &error,
-            &format!("waiting for the HTTP/2 settings of {target}"),
-        ));
+    // more streams than the server allows and get REFUSED_STREAM. A peer
+    // that never answers PING is not waited on for long.
+    if let Some(mut ping_pong) = ping_pong {
+        match tokio::time::timeout(SETTINGS_WAIT, ping_pong.ping(h2::Ping::opaque())).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => {
+                driver.abort();
+                let context = format!("waiting for the HTTP/2 settings of {target}");
+                return Err(status_from_h2(&error, &context));
+            }
+            Err(_) => tracing::debug!(
+                "{target} did not answer PING within {SETTINGS_WAIT:?}; going ahead"
+            ),
+        }
     }
     Ok(H2Transport {
         send,

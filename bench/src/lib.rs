@@ -1,1 +1,0 @@
-//! The comparison harness. Filled in by the benchmark issue.

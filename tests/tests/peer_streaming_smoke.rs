@@ -1,0 +1,532 @@
+//! Smoke tests of the tonic peer's streaming methods (`Echo/ServerStream`,
+//! `Echo/ClientStream`, `Echo/Bidi`) and of [`ServerOptions`], driven by a raw
+//! `h2` client so that they depend on nothing in `switchboard`.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use h2::RecvStream;
+use h2::client::SendRequest;
+use http::{HeaderMap, StatusCode};
+use prost::Message;
+use switchboard_tests::echo::{EchoRequest, EchoResponse, StreamRequest};
+use switchboard_tests::{
+    ECHO_BIDI_PATH, ECHO_CLIENT_STREAM_PATH, ECHO_SERVER_STREAM_PATH, ServerOptions, TonicServer,
+};
+use tokio::net::TcpStream;
+
+/// Bounds every wait on the server.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Runs `future` to completion, bounded by [`TIMEOUT`].
+fn block_on<F: Future>(future: F) -> F::Output {
+    block_on_within(TIMEOUT, future)
+}
+
+fn block_on_within<F: Future>(timeout: Duration, future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async { tokio::time::timeout(timeout, future).await })
+        .expect("test timed out")
+}
+
+/// A connection with h2's default (64 KiB) flow-control windows.
+async fn connect(server: &TonicServer) -> SendRequest<Bytes> {
+    connect_with(server, h2::client::Builder::new()).await
+}
+
+async fn connect_with(server: &TonicServer, builder: h2::client::Builder) -> SendRequest<Bytes> {
+    let io = TcpStream::connect(server.addr()).await.expect("connect");
+    // Without this, every small WINDOW_UPDATE of a long stream waits on
+    // Nagle's algorithm and delayed ACKs (1 GiB took over 10 s, not ~1 s).
+    io.set_nodelay(true).expect("TCP_NODELAY");
+    let (client, connection) = builder.handshake(io).await.expect("h2 handshake");
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    client
+}
+
+fn grpc_frame<M: Message>(message: &M) -> Bytes {
+    let encoded = message.encode_to_vec();
+    let mut frame = BytesMut::with_capacity(5 + encoded.len());
+    frame.put_u8(0);
+    frame.put_u32(encoded.len() as u32);
+    frame.put_slice(&encoded);
+    frame.freeze()
+}
+
+/// Sends the request headers (with `metadata`) and returns the response
+/// future and the request body stream.
+fn start(
+    client: &mut SendRequest<Bytes>,
+    path: &str,
+    metadata: &[(&str, &str)],
+) -> (h2::client::ResponseFuture, h2::SendStream<Bytes>) {
+    let mut builder = http::Request::post(format!("http://localhost{path}"))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers");
+    for (name, value) in metadata {
+        builder = builder.header(*name, *value);
+    }
+    client
+        .send_request(builder.body(()).unwrap(), false)
+        .expect("send request headers")
+}
+
+/// The response side of one call, read message by message.
+struct Responses {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: RecvStream,
+    buf: BytesMut,
+}
+
+impl Responses {
+    async fn new(response: h2::client::ResponseFuture) -> Responses {
+        let (parts, body) = response.await.expect("response headers").into_parts();
+        Responses {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+            buf: BytesMut::new(),
+        }
+    }
+
+    /// The next response message, or `None` at the end of the body.
+    async fn next(&mut self) -> Option<EchoResponse> {
+        loop {
+            if self.buf.len() >= 5 {
+                assert_eq!(self.buf[0], 0, "compressed flag");
+                let len = u32::from_be_bytes(self.buf[1..5].try_into().unwrap()) as usize;
+                if self.buf.len() >= 5 + len {
+                    self.buf.advance(5);
+                    let message = self.buf.split_to(len);
+                    return Some(EchoResponse::decode(&message[..]).expect("decode EchoResponse"));
+                }
+            }
+            match self.body.data().await {
+                Some(chunk) => {
+                    let chunk = chunk.expect("response body");
+                    let _ = self.body.flow_control().release_capacity(chunk.len());
+                    self.buf.extend_from_slice(&chunk);
+                }
+                None => {
+                    assert!(self.buf.is_empty(), "partial message: {:?}", self.buf);
+                    return None;
+                }
+            }
+        }
+    }
+
+    /// Every remaining message, then the trailers (or, for a trailers-only
+    /// response, the headers).
+    async fn finish(mut self) -> (Vec<EchoResponse>, HeaderMap) {
+        let mut messages = Vec::new();
+        while let Some(message) = self.next().await {
+            messages.push(message);
+        }
+        let trailers = self.body.trailers().await.expect("response trailers");
+        (messages, trailers.unwrap_or(self.headers))
+    }
+}
+
+fn echo(message: &str) -> EchoRequest {
+    EchoRequest {
+        message: message.to_owned(),
+        ..EchoRequest::default()
+    }
+}
+
+fn counts(server: &TonicServer) -> (u64, u64, u64) {
+    let counters = server.counters();
+    (counters.calls(), counters.completed(), counters.cancelled())
+}
+
+/// Polls `condition` every 5 ms until it holds or [`TIMEOUT`] passes.
+fn eventually(mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + TIMEOUT;
+    while !condition() {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    true
+}
+
+#[test]
+fn server_stream_sends_count_messages_then_ok() {
+    let server = TonicServer::start();
+    let (status, headers, messages, trailers) = block_on(async {
+        let mut client = connect(&server).await;
+        let (response, mut request) = start(
+            &mut client,
+            ECHO_SERVER_STREAM_PATH,
+            &[("x-echo-foo", "bar"), ("x-other", "no")],
+        );
+        let stream_request = StreamRequest {
+            count: 3,
+            size: 10,
+            message: "tick".into(),
+            ..StreamRequest::default()
+        };
+        request
+            .send_data(grpc_frame(&stream_request), true)
+            .expect("send request");
+        let responses = Responses::new(response).await;
+        let (status, headers) = (responses.status, responses.headers.clone());
+        let (messages, trailers) = responses.finish().await;
+        (status, headers, messages, trailers)
+    });
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-type"], "application/grpc");
+    assert_eq!(headers["x-echo-foo"], "bar");
+    assert!(!headers.contains_key("x-other"));
+    let expected: Vec<_> = (0..3)
+        .map(|index| EchoResponse {
+            message: "tick".into(),
+            payload: vec![0xAB; 10],
+            index,
+            total_bytes: 0,
+        })
+        .collect();
+    assert_eq!(messages, expected);
+    assert_eq!(trailers["grpc-status"], "0");
+    assert_eq!(trailers["x-echo-foo"], "bar");
+    assert!(!trailers.contains_key("x-other"));
+    assert_eq!(counts(&server), (1, 1, 0));
+}
+
+#[test]
+fn server_stream_ends_with_the_requested_status_after_its_messages() {
+    let server = TonicServer::start();
+    let (messages, trailers) = block_on(async {
+        let mut client = connect(&server).await;
+        let (response, mut request) =
+            start(&mut client, ECHO_SERVER_STREAM_PATH, &[("x-echo-k", "v")]);
+        let stream_request = StreamRequest {
+            count: 2,
+            size: 3,
+            status_code: 9,
+            status_message: "not now".into(),
+            sleep_ms: 20,
+            message: "boom".into(),
+        };
+        request
+            .send_data(grpc_frame(&stream_request), true)
+            .expect("send request");
+        Responses::new(response).await.finish().await
+    });
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages.iter().map(|m| m.index).collect::<Vec<_>>(), [0, 1]);
+    assert!(messages.iter().all(|m| m.payload == [0xAB; 3]));
+    assert_eq!(trailers["grpc-status"], "9");
+    assert_eq!(trailers["grpc-message"], "not%20now");
+    // base64("details:boom"), unpadded.
+    assert_eq!(trailers["grpc-status-details-bin"], "ZGV0YWlsczpib29t");
+    assert_eq!(trailers["x-error-trailer"], "yes");
+    assert_eq!(trailers["x-echo-k"], "v");
+    assert_eq!(trailers.get_all("x-echo-k").iter().count(), 1);
+    assert_eq!(counts(&server), (1, 1, 0));
+}
+
+#[test]
+fn server_stream_of_zero_messages_is_just_ok() {
+    let server = TonicServer::start();
+    let (messages, trailers) = block_on(async {
+        let mut client = connect(&server).await;
+        let (response, mut request) = start(&mut client, ECHO_SERVER_STREAM_PATH, &[]);
+        request
+            .send_data(grpc_frame(&StreamRequest::default()), true)
+            .expect("send request");
+        Responses::new(response).await.finish().await
+    });
+    assert!(messages.is_empty());
+    assert_eq!(trailers["grpc-status"], "0");
+    assert_eq!(counts(&server), (1, 1, 0));
+}
+
+/// A client that stops reading stalls a 1 GiB stream (the server does not
+/// buffer it), and resetting the stream mid-way counts the call as cancelled.
+#[test]
+fn server_stream_is_flow_controlled_and_cancellable() {
+    let server = TonicServer::start();
+    let rss_before = resident_bytes();
+    block_on(async {
+        let mut client = connect(&server).await;
+        let (response, mut request) = start(&mut client, ECHO_SERVER_STREAM_PATH, &[]);
+        let stream_request = StreamRequest {
+            count: 16384,
+            size: 65536,
+            ..StreamRequest::default()
+        };
+        request
+            .send_data(grpc_frame(&stream_request), true)
+            .expect("send request");
+        let mut responses = Responses::new(response).await;
+        let first = responses.next().await.expect("first message");
+        assert_eq!((first.index, first.payload.len()), (0, 65536));
+        // Stop reading: the server can only send a connection window's worth.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(counts(&server), (1, 0, 0));
+        request.send_reset(h2::Reason::CANCEL);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    });
+    assert!(server.wait_for_cancelled(1, TIMEOUT));
+    assert_eq!(counts(&server), (1, 0, 1));
+    if let (Some(before), Some(after)) = (rss_before, resident_bytes()) {
+        let grown = after.saturating_sub(before);
+        assert!(grown < 256 << 20, "resident memory grew by {grown} bytes");
+    }
+}
+
+/// The resident set size of this process, where `/proc` has it.
+fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+#[test]
+fn client_stream_counts_sums_and_keeps_the_last_payload() {
+    let server = TonicServer::start();
+    let (headers, messages, trailers) = block_on(async {
+        let mut client = connect(&server).await;
+        let (response, mut request) = start(
+            &mut client,
+            ECHO_CLIENT_STREAM_PATH,
+            &[("x-echo-foo", "bar")],
+        );
+        for (i, len) in [1usize, 20, 300].into_iter().enumerate() {
+            let message = EchoRequest {
+                payload: vec![i as u8; len],
+                ..echo("part")
+            };
+            request
+                .send_data(grpc_frame(&message), false)
+                .expect("send request message");
+        }
+        request
+            .send_data(Bytes::new(), true)
+            .expect("half-close the request");
+        let responses = Responses::new(response).await;
+        let headers = responses.headers.clone();
+        let (messages, trailers) = responses.finish().await;
+        (headers, messages, trailers)
+    });
+    assert_eq!(headers["x-echo-foo"], "bar");
+    assert_eq!(
+        messages,
+        [EchoResponse {
+            message: "3".into(),
+            payload: vec![2; 300],
+            total_bytes: 321,
+            index: 0,
+        }]
+    );
+    assert_eq!(trailers["grpc-status"], "0");
+    assert_eq!(trailers["x-echo-foo"], "bar");
+    assert_eq!(counts(&server), (1, 1, 0));
+}
+
+#[test]
+fn client_stream_fails_at_the_first_request_asking_for_a_status() {
+    let server = TonicServer::start();
+    let (messages, trailers) = block_on(async {
+        let mut client = connect(&server).await;
+        let (response, mut request) =
+            start(&mut client, ECHO_CLIENT_STREAM_PATH, &[("x-echo-k", "v")]);
+        request
+            .send_data(grpc_frame(&echo("fine")), false)
+            .expect("send request message");
+        let failing = EchoRequest {
+            status_code: 7,
+            status_message: "denied".into(),
+            ..echo("boom")
+        };
+        request
+            .send_data(grpc_frame(&failing), false)
+            .expect("send request message");
+        // No half-close: the server answers without reading further.
+        Responses::new(response).await.finish().await
+    });
+    assert!(messages.is_empty());
+    assert_eq!(trailers["grpc-status"], "7");
+    assert_eq!(trailers["grpc-message"], "denied");
+    assert_eq!(trailers["grpc-status-details-bin"], "ZGV0YWlsczpib29t");
+    assert_eq!(trailers["x-error-trailer"], "yes");
+    assert_eq!(trailers["x-echo-k"], "v");
+    assert_eq!(counts(&server), (1, 1, 0));
+}
+
+#[test]
+fn bidi_answers_each_request_then_ok_on_half_close() {
+    let server = TonicServer::start();
+    let (first, second, rest, trailers) = block_on(async {
+        let mut client = connect(&server).await;
+        let (response, mut request) = start(&mut client, ECHO_BIDI_PATH, &[("x-echo-foo", "bar")]);
+        let mut responses = Responses::new(response).await;
+        assert_eq!(responses.headers["x-echo-foo"], "bar");
+
+        // Each response arrives before the next request is sent.
+        let one = EchoRequest {
+            payload: vec![1, 2, 3],
+            ..echo("one")
+        };
+        request
+            .send_data(grpc_frame(&one), false)
+            .expect("send request message");
+        let first = responses.next().await.expect("first response");
+        let two = EchoRequest {
+            payload: vec![9; 5],
+            response_size: 4,
+            ..echo("two")
+        };
+        request
+            .send_data(grpc_frame(&two), false)
+            .expect("send request message");
+        let second = responses.next().await.expect("second response");
+
+        request
+            .send_data(Bytes::new(), true)
+            .expect("half-close the request");
+        let (rest, trailers) = responses.finish().await;
+        (first, second, rest, trailers)
+    });
+    assert_eq!(
+        first,
+        EchoResponse {
+            message: "one".into(),
+            payload: vec![1, 2, 3],
+            index: 0,
+            total_bytes: 3,
+        }
+    );
+    assert_eq!(
+        second,
+        EchoResponse {
+            message: "two".into(),
+            payload: vec![0xAB; 4],
+            index: 1,
+            total_bytes: 8,
+        }
+    );
+    assert!(rest.is_empty());
+    assert_eq!(trailers["grpc-status"], "0");
+    assert_eq!(trailers["x-echo-foo"], "bar");
+    assert_eq!(counts(&server), (1, 1, 0));
+}
+
+#[test]
+fn bidi_ends_with_the_status_a_request_asks_for() {
+    let server = TonicServer::start();
+    let (messages, trailers) = block_on(async {
+        let mut client = connect(&server).await;
+        let (response, mut request) = start(&mut client, ECHO_BIDI_PATH, &[]);
+        request
+            .send_data(grpc_frame(&echo("ok")), false)
+            .expect("send request message");
+        let failing = EchoRequest {
+            status_code: 3,
+            status_message: "bad".into(),
+            ..echo("boom")
+        };
+        request
+            .send_data(grpc_frame(&failing), false)
+            .expect("send request message");
+        Responses::new(response).await.finish().await
+    });
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].message, "ok");
+    assert_eq!(trailers["grpc-status"], "3");
+    assert_eq!(trailers["grpc-message"], "bad");
+    assert_eq!(trailers["x-error-trailer"], "yes");
+    assert_eq!(counts(&server), (1, 1, 0));
+}
+
+#[test]
+fn bidi_reset_mid_stream_counts_as_cancelled() {
+    let server = TonicServer::start();
+    block_on(async {
+        let mut client = connect(&server).await;
+        let (response, mut request) = start(&mut client, ECHO_BIDI_PATH, &[]);
+        request
+            .send_data(grpc_frame(&echo("one")), false)
+            .expect("send request message");
+        let mut responses = Responses::new(response).await;
+        responses.next().await.expect("first response");
+        request.send_reset(h2::Reason::CANCEL);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    });
+    assert!(server.wait_for_cancelled(1, TIMEOUT));
+    assert_eq!(counts(&server), (1, 0, 1));
+}
+
+#[test]
+fn max_concurrent_streams_is_announced() {
+    let limited = TonicServer::start_with(ServerOptions {
+        max_concurrent_streams: Some(1),
+    });
+    let default = TonicServer::start_with(ServerOptions::default());
+    let (limited_max, default_max) = block_on(async {
+        let mut limited_client = connect(&limited).await;
+        let mut default_client = connect(&default).await;
+        // The SETTINGS are applied once a request has gone through.
+        for client in [&mut limited_client, &mut default_client] {
+            let (response, mut request) = start(client, ECHO_SERVER_STREAM_PATH, &[]);
+            request
+                .send_data(grpc_frame(&StreamRequest::default()), true)
+                .expect("send request");
+            Responses::new(response).await.finish().await;
+        }
+        (
+            limited_client.current_max_send_streams(),
+            default_client.current_max_send_streams(),
+        )
+    });
+    assert_eq!(limited_max, 1);
+    assert!(default_max > 1, "{default_max}");
+    assert!(eventually(|| counts(&limited) == (1, 1, 0)));
+}
+
+/// The 1 GiB stream runs to the end (16384 messages of 64 KiB). Takes a
+/// while in a debug build on a busy machine, hence ignored by default.
+#[test]
+#[ignore = "streams 1 GiB"]
+fn server_stream_of_one_gib_completes() {
+    let server = TonicServer::start();
+    let started = Instant::now();
+    let (count, bytes, trailers) = block_on_within(Duration::from_secs(300), async {
+        let mut builder = h2::client::Builder::new();
+        builder
+            .initial_window_size(8 << 20)
+            .initial_connection_window_size(16 << 20);
+        let mut client = connect_with(&server, builder).await;
+        let (response, mut request) = start(&mut client, ECHO_SERVER_STREAM_PATH, &[]);
+        let stream_request = StreamRequest {
+            count: 16384,
+            size: 65536,
+            ..StreamRequest::default()
+        };
+        request
+            .send_data(grpc_frame(&stream_request), true)
+            .expect("send request");
+        let mut responses = Responses::new(response).await;
+        let (mut count, mut bytes) = (0u32, 0u64);
+        while let Some(message) = responses.next().await {
+            assert_eq!(message.index, count);
+            count += 1;
+            bytes += message.payload.len() as u64;
+        }
+        let trailers = responses.body.trailers().await.expect("trailers");
+        (count, bytes, trailers.expect("trailers frame"))
+    });
+    eprintln!("1 GiB server stream took {:?}", started.elapsed());
+    assert_eq!((count, bytes), (16384, 1 << 30));
+    assert_eq!(trailers["grpc-status"], "0");
+    assert_eq!(counts(&server), (1, 1, 0));
+}
