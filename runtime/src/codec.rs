@@ -13,6 +13,7 @@
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
+use crate::compression::Encoding;
 use crate::status::Status;
 
 /// Length of the gRPC message prefix: one flag byte and a `u32` length.
@@ -50,14 +51,17 @@ where
     }
 }
 
-/// Encodes `message` as one length-prefixed gRPC message (uncompressed).
+/// Encodes `message` as one length-prefixed gRPC message, compressed with
+/// `encoding` if one is given (the flag byte says so).
 ///
-/// Fails with `RESOURCE_EXHAUSTED` when the encoded message is longer than
-/// `max_len`, and with `INTERNAL` when it does not fit the 32-bit length.
+/// Fails with `RESOURCE_EXHAUSTED` when the encoded message (before
+/// compression) is longer than `max_len`, and with `INTERNAL` when it does
+/// not fit the 32-bit length.
 pub(crate) fn encode_frame<Req: 'static, Resp: 'static>(
     codec: &dyn Codec<Req, Resp>,
     message: &Req,
     max_len: Option<usize>,
+    encoding: Option<Encoding>,
 ) -> Result<Bytes, Status> {
     let mut buf = BytesMut::with_capacity(256);
     buf.put_bytes(0, PREFIX_LEN);
@@ -70,6 +74,12 @@ pub(crate) fn encode_frame<Req: 'static, Resp: 'static>(
             "request message of {len} bytes is larger than the outbound limit of {max} bytes"
         )));
     }
+    if let Some(encoding) = encoding {
+        let mut compressed = vec![1, 0, 0, 0, 0];
+        encoding.compress(&buf[PREFIX_LEN..], &mut compressed)?;
+        buf = BytesMut::from(&compressed[..]);
+    }
+    let len = buf.len() - PREFIX_LEN;
     let len32 = u32::try_from(len).map_err(|_| {
         Status::internal(format!(
             "request message of {len} bytes exceeds gRPC's 4 GiB framing limit"
@@ -79,22 +89,45 @@ pub(crate) fn encode_frame<Req: 'static, Resp: 'static>(
     Ok(buf.freeze())
 }
 
+/// One received message: its bytes as they came, and the encoding to
+/// decompress them with (`None`: not compressed).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Frame {
+    pub(crate) data: Bytes,
+    pub(crate) encoding: Option<Encoding>,
+}
+
+impl Frame {
+    /// The message body, decompressed if need be (bounded by `limit`).
+    pub(crate) fn into_body(self, limit: usize) -> Result<Bytes, Status> {
+        match self.encoding {
+            Some(encoding) => encoding.decompress(&self.data, limit),
+            None => Ok(self.data),
+        }
+    }
+}
+
 /// Reassembles length-prefixed messages from the DATA frames of one stream.
 #[derive(Debug)]
 pub(crate) struct Deframer {
     buf: BytesMut,
     max_len: usize,
-    /// Length of the message whose prefix was read and whose body is awaited.
-    body_len: Option<usize>,
+    /// The response's `grpc-encoding`, or why it cannot be used.
+    encoding: Result<Option<Encoding>, Status>,
+    /// The message whose prefix was read and whose body is awaited: its
+    /// length and whether it is compressed.
+    body: Option<(usize, bool)>,
 }
 
 impl Deframer {
-    /// A deframer that refuses messages longer than `max_len` bytes.
-    pub(crate) fn new(max_len: usize) -> Deframer {
+    /// A deframer that refuses messages longer than `max_len` bytes, for a
+    /// response whose `grpc-encoding` is `encoding`.
+    pub(crate) fn new(max_len: usize, encoding: Result<Option<Encoding>, Status>) -> Deframer {
         Deframer {
             buf: BytesMut::new(),
             max_len,
-            body_len: None,
+            encoding,
+            body: None,
         }
     }
 
@@ -108,20 +141,15 @@ impl Deframer {
     /// Errors are final for the stream: an over-limit message
     /// (`RESOURCE_EXHAUSTED`) or a compressed message when no compression was
     /// negotiated (`INTERNAL`).
-    pub(crate) fn next_message(&mut self) -> Result<Option<Bytes>, Status> {
-        let len = match self.body_len {
-            Some(len) => len,
+    pub(crate) fn next_message(&mut self) -> Result<Option<Frame>, Status> {
+        let (len, compressed) = match self.body {
+            Some(body) => body,
             None => {
                 if self.buf.len() < PREFIX_LEN {
                     return Ok(None);
                 }
-                let flag = self.buf.get_u8();
+                let compressed = self.buf.get_u8() & 1 == 1;
                 let len = self.buf.get_u32() as usize;
-                if flag & 1 == 1 {
-                    return Err(Status::internal(
-                        "server sent a compressed message, but the call negotiated no compression",
-                    ));
-                }
                 if len > self.max_len {
                     self.buf.clear();
                     return Err(Status::resource_exhausted(format!(
@@ -130,20 +158,41 @@ impl Deframer {
                     )));
                 }
                 self.buf.reserve(len);
-                self.body_len = Some(len);
-                len
+                self.body = Some((len, compressed));
+                (len, compressed)
             }
         };
         if self.buf.len() < len {
             return Ok(None);
         }
-        self.body_len = None;
-        Ok(Some(self.buf.split_to(len).freeze()))
+        let encoding = if compressed {
+            match &self.encoding {
+                Ok(Some(encoding)) => Some(*encoding),
+                Ok(None) => {
+                    return Err(Status::internal(
+                        "server sent a compressed message without a grpc-encoding header",
+                    ));
+                }
+                Err(status) => {
+                    return Err(Status::internal(format!(
+                        "server sent a compressed message: {}",
+                        status.message()
+                    )));
+                }
+            }
+        } else {
+            None
+        };
+        self.body = None;
+        Ok(Some(Frame {
+            data: self.buf.split_to(len).freeze(),
+            encoding,
+        }))
     }
 
     /// True when no part of a message is buffered: the stream may end here.
     pub(crate) fn is_idle(&self) -> bool {
-        self.body_len.is_none() && self.buf.is_empty()
+        self.body.is_none() && self.buf.is_empty()
     }
 }
 
@@ -161,33 +210,33 @@ mod tests {
 
     #[test]
     fn many_messages_in_one_chunk() {
-        let mut d = Deframer::new(1024);
+        let mut d = Deframer::new(1024, Ok(None));
         let mut chunk = frame(b"one");
         chunk.extend(frame(b""));
         chunk.extend(frame(b"three"));
         d.push(&chunk);
-        assert_eq!(d.next_message().unwrap().unwrap(), "one");
-        assert_eq!(d.next_message().unwrap().unwrap(), "");
-        assert_eq!(d.next_message().unwrap().unwrap(), "three");
+        assert_eq!(d.next_message().unwrap().unwrap().data, "one");
+        assert_eq!(d.next_message().unwrap().unwrap().data, "");
+        assert_eq!(d.next_message().unwrap().unwrap().data, "three");
         assert_eq!(d.next_message().unwrap(), None);
         assert!(d.is_idle());
     }
 
     #[test]
     fn one_message_split_byte_by_byte() {
-        let mut d = Deframer::new(1024);
+        let mut d = Deframer::new(1024, Ok(None));
         let bytes = frame(b"hello world");
         for (i, b) in bytes.iter().enumerate() {
             assert_eq!(d.next_message().unwrap(), None, "early message at byte {i}");
             d.push(&[*b]);
         }
-        assert_eq!(d.next_message().unwrap().unwrap(), "hello world");
+        assert_eq!(d.next_message().unwrap().unwrap().data, "hello world");
         assert!(d.is_idle());
     }
 
     #[test]
     fn partial_frame_is_not_idle() {
-        let mut d = Deframer::new(1024);
+        let mut d = Deframer::new(1024, Ok(None));
         d.push(&frame(b"abc")[..6]);
         assert_eq!(d.next_message().unwrap(), None);
         assert!(!d.is_idle());
@@ -195,7 +244,7 @@ mod tests {
 
     #[test]
     fn over_limit_is_refused_from_the_prefix_alone() {
-        let mut d = Deframer::new(10);
+        let mut d = Deframer::new(10, Ok(None));
         // Only the prefix arrives: the refusal must not wait for the body.
         d.push(&[0, 0, 0, 0, 11]);
         let err = d.next_message().unwrap_err();
@@ -206,9 +255,36 @@ mod tests {
 
     #[test]
     fn compressed_flag_without_encoding_is_internal() {
-        let mut d = Deframer::new(10);
+        let mut d = Deframer::new(10, Ok(None));
         d.push(&[1, 0, 0, 0, 1, 7]);
         assert_eq!(d.next_message().unwrap_err().code(), Code::Internal);
+    }
+
+    #[test]
+    fn gzip_frames_round_trip_and_need_a_negotiated_encoding() {
+        #[derive(Clone, PartialEq, prost::Message)]
+        struct M {
+            #[prost(string, tag = "1")]
+            s: String,
+        }
+        let m = M {
+            s: "zip ".repeat(100),
+        };
+        let f = encode_frame::<M, M>(&ProstCodec, &m, None, Some(Encoding::Gzip)).unwrap();
+        assert_eq!(f[0], 1, "compressed flag");
+        let mut d = Deframer::new(1 << 20, Ok(Some(Encoding::Gzip)));
+        d.push(&f);
+        let body = d
+            .next_message()
+            .unwrap()
+            .unwrap()
+            .into_body(1 << 20)
+            .unwrap();
+        let back: M = <ProstCodec as Codec<M, M>>::decode(&ProstCodec, body).unwrap();
+        assert_eq!(back, m);
+        let mut plain = Deframer::new(1 << 20, Ok(None));
+        plain.push(&f);
+        assert_eq!(plain.next_message().unwrap_err().code(), Code::Internal);
     }
 
     #[test]
@@ -219,14 +295,14 @@ mod tests {
             s: String,
         }
         let m = M { s: "hi".into() };
-        let f = encode_frame::<M, M>(&ProstCodec, &m, None).unwrap();
+        let f = encode_frame::<M, M>(&ProstCodec, &m, None, None).unwrap();
         assert_eq!(&f[..5], &[0, 0, 0, 0, 4]);
-        let mut d = Deframer::new(100);
+        let mut d = Deframer::new(100, Ok(None));
         d.push(&f);
-        let body = d.next_message().unwrap().unwrap();
+        let body = d.next_message().unwrap().unwrap().data;
         let back: M = <ProstCodec as Codec<M, M>>::decode(&ProstCodec, body).unwrap();
         assert_eq!(back, m);
-        let err = encode_frame::<M, M>(&ProstCodec, &m, Some(3)).unwrap_err();
+        let err = encode_frame::<M, M>(&ProstCodec, &m, Some(3), None).unwrap_err();
         assert_eq!(err.code(), Code::ResourceExhausted);
     }
 }

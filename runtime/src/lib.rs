@@ -47,6 +47,7 @@ pub mod codec;
 #[doc(hidden)]
 #[path = "codegen_support.rs"]
 pub mod codegen;
+pub mod compression;
 pub mod deadline;
 mod error_map;
 pub mod executor;

@@ -47,6 +47,7 @@ enum Op<Req, Resp> {
     Send(Req),
     HalfClose,
     Cancel(Status),
+    Compression(bool),
 }
 
 enum Phase<Req, Resp> {
@@ -166,6 +167,7 @@ fn apply<Req, Resp>(real: &dyn ClientCall<Req, Resp>, op: Op<Req, Resp>) {
         Op::Request(n) => real.request(n),
         Op::Send(message) => real.send_message(message),
         Op::HalfClose => real.half_close(),
+        Op::Compression(enabled) => real.set_message_compression(enabled),
         Op::Cancel(status) => real.cancel(status),
     }
 }
@@ -210,6 +212,12 @@ impl<Req: Send + 'static, Resp: Send + 'static> ClientCall<Req, Resp>
 
     fn half_close(&self) {
         if let Some((real, op)) = self.buffer_or_forward(Op::HalfClose) {
+            apply(&*real, op);
+        }
+    }
+
+    fn set_message_compression(&self, enabled: bool) {
+        if let Some((real, op)) = self.buffer_or_forward(Op::Compression(enabled)) {
             apply(&*real, op);
         }
     }

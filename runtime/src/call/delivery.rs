@@ -19,9 +19,8 @@
 use std::collections::VecDeque;
 use std::task::Waker;
 
-use bytes::Bytes;
-
 use crate::call::Listener;
+use crate::codec::Frame;
 use crate::metadata::Metadata;
 use crate::status::Status;
 
@@ -34,7 +33,7 @@ pub(crate) enum Step<Resp> {
     /// Deliver the response headers.
     Headers(Box<dyn Listener<Resp>>, Metadata),
     /// Decode and deliver these messages, in order (one lock for many).
-    Messages(Box<dyn Listener<Resp>>, Vec<Bytes>),
+    Messages(Box<dyn Listener<Resp>>, Vec<Frame>),
     /// Deliver the close; the listener is not given back.
     Close(Box<dyn Listener<Resp>>, Status, Metadata),
 }
@@ -51,7 +50,7 @@ pub(crate) struct Inbound<Resp> {
     listener: Option<Box<dyn Listener<Resp>>>,
     demand: usize,
     headers: Option<Metadata>,
-    messages: VecDeque<Bytes>,
+    messages: VecDeque<Frame>,
     close: Option<Close>,
     closed: bool,
     queued_bytes: usize,
@@ -100,9 +99,9 @@ impl<Resp> Inbound<Resp> {
     }
 
     /// Records one received message.
-    pub(crate) fn message(&mut self, message: Bytes) {
+    pub(crate) fn message(&mut self, message: Frame) {
         if self.close.is_none() {
-            self.queued_bytes += message.len();
+            self.queued_bytes += message.data.len();
             self.messages.push_back(message);
         }
     }
@@ -209,8 +208,8 @@ impl<Resp> Inbound<Resp> {
         let n = self.demand.min(self.messages.len());
         if n > 0 {
             self.demand -= n;
-            let batch: Vec<Bytes> = self.messages.drain(..n).collect();
-            self.queued_bytes -= batch.iter().map(Bytes::len).sum::<usize>();
+            let batch: Vec<Frame> = self.messages.drain(..n).collect();
+            self.queued_bytes -= batch.iter().map(|f| f.data.len()).sum::<usize>();
             return Some(Step::Messages(listener, batch));
         }
         self.listener = Some(listener);
@@ -222,6 +221,13 @@ impl<Resp> Inbound<Resp> {
 mod tests {
     use super::*;
     use crate::status::Code;
+
+    fn frame(data: &[u8]) -> Frame {
+        Frame {
+            data: bytes::Bytes::copy_from_slice(data),
+            encoding: None,
+        }
+    }
 
     struct Nop;
     impl Listener<()> for Nop {
@@ -239,7 +245,7 @@ mod tests {
                 }
                 Step::Messages(l, batch) => {
                     for m in batch {
-                        out.push(format!("message {}", String::from_utf8_lossy(&m)));
+                        out.push(format!("message {}", String::from_utf8_lossy(&m.data)));
                     }
                     inbound.return_listener(l);
                 }
@@ -254,8 +260,8 @@ mod tests {
         let mut i = Inbound::new();
         i.set_listener(Box::new(Nop));
         i.headers(Metadata::new());
-        i.message(Bytes::from_static(b"a"));
-        i.message(Bytes::from_static(b"b"));
+        i.message(frame(b"a"));
+        i.message(frame(b"b"));
         i.close(Status::ok(), Metadata::new());
         assert_eq!(kinds(&mut i), ["headers"]);
         i.request(1);
@@ -270,7 +276,7 @@ mod tests {
     fn error_close_preempts_undelivered_messages_and_first_close_wins() {
         let mut i = Inbound::new();
         i.set_listener(Box::new(Nop));
-        i.message(Bytes::from_static(b"a"));
+        i.message(frame(b"a"));
         assert!(i.close(Status::cancelled("x"), Metadata::new()));
         assert!(!i.close(Status::ok(), Metadata::new()));
         i.request(1);
@@ -281,7 +287,7 @@ mod tests {
     fn a_server_error_end_waits_for_the_messages_sent_before_it() {
         let mut i = Inbound::new();
         i.set_listener(Box::new(Nop));
-        i.message(Bytes::from_static(b"a"));
+        i.message(frame(b"a"));
         assert!(i.server_close(Status::new(Code::Aborted, "late"), Metadata::new()));
         assert_eq!(kinds(&mut i), Vec::<String>::new(), "waits for demand");
         i.request(1);
@@ -304,10 +310,10 @@ mod tests {
     fn queue_over_the_high_water_mark_parks_the_reader_until_drained() {
         let mut i = Inbound::new();
         i.set_listener(Box::new(Nop));
-        let big = Bytes::from(vec![0u8; HIGH_WATER_BYTES / 2]);
-        i.message(big.clone());
+        let big = vec![0u8; HIGH_WATER_BYTES / 2];
+        i.message(frame(&big));
         assert!(i.has_room());
-        i.message(big.clone());
+        i.message(frame(&big));
         assert!(!i.has_room(), "two halves fill the queue");
         i.park_reader(futures::task::noop_waker());
         assert!(i.take_reader_if_room().is_none());

@@ -29,6 +29,7 @@ use tokio::task::AbortHandle;
 use crate::call::delivery::{Inbound, Step};
 use crate::call::{ClientCall, Listener, catch_user_panic};
 use crate::codec::{Codec, Deframer, encode_frame};
+use crate::compression::{ACCEPT_ENCODING, Encoding};
 use crate::deadline::{Deadline, encode_grpc_timeout};
 use crate::error_map::status_from_h2;
 use crate::executor::ThreadlessExecutor;
@@ -64,6 +65,8 @@ pub(crate) struct CallSpec<Req, Resp> {
     pub(crate) deadline: Option<Deadline>,
     pub(crate) max_inbound: usize,
     pub(crate) max_outbound: Option<usize>,
+    /// How request messages are compressed (`grpc-encoding`), if at all.
+    pub(crate) send_encoding: Option<Encoding>,
 }
 
 /// One gRPC call on one HTTP/2 stream.
@@ -76,6 +79,8 @@ struct Shared<Req, Resp> {
     spec: CallSpec<Req, Resp>,
     out: Mutex<Outbound>,
     inbound: Mutex<Inbound<Resp>>,
+    /// Per-message compression switch (see `set_message_compression`).
+    compress: AtomicBool,
 }
 
 #[derive(Default)]
@@ -133,6 +138,7 @@ impl<Req: Send + 'static, Resp: Send + 'static> H2Call<Req, Resp> {
                 spec,
                 out: Mutex::new(Outbound::default()),
                 inbound: Mutex::new(Inbound::new()),
+                compress: AtomicBool::new(true),
             }),
         }
     }
@@ -185,7 +191,12 @@ impl<Req: Send + 'static, Resp: Send + 'static> ClientCall<Req, Resp> for H2Call
 
     fn send_message(&self, message: Req) {
         let shared = &self.shared;
-        let frame = match encode_frame(&*shared.spec.codec, &message, shared.spec.max_outbound) {
+        let frame = match encode_frame(
+            &*shared.spec.codec,
+            &message,
+            shared.spec.max_outbound,
+            shared.message_encoding(),
+        ) {
             Ok(frame) => frame,
             Err(status) => return self.cancel(status),
         };
@@ -212,7 +223,12 @@ impl<Req: Send + 'static, Resp: Send + 'static> ClientCall<Req, Resp> for H2Call
 
     fn send_last(&self, message: Req) {
         let shared = &self.shared;
-        let frame = match encode_frame(&*shared.spec.codec, &message, shared.spec.max_outbound) {
+        let frame = match encode_frame(
+            &*shared.spec.codec,
+            &message,
+            shared.spec.max_outbound,
+            shared.message_encoding(),
+        ) {
             Ok(frame) => frame,
             Err(status) => return self.cancel(status),
         };
@@ -222,6 +238,10 @@ impl<Req: Send + 'static, Resp: Send + 'static> ClientCall<Req, Resp> for H2Call
         }
         out.pending.extend_from_slice(&frame);
         out.half_close();
+    }
+
+    fn set_message_compression(&self, enabled: bool) {
+        self.shared.compress.store(enabled, Ordering::Relaxed);
     }
 
     fn half_close(&self) {
@@ -271,6 +291,13 @@ impl<Req: Send + 'static, Resp: Send + 'static> ClientCall<Req, Resp> for H2Call
 }
 
 impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
+    /// The encoding for the next request message, if it is compressed.
+    fn message_encoding(&self) -> Option<Encoding> {
+        self.spec
+            .send_encoding
+            .filter(|_| self.compress.load(Ordering::Relaxed))
+    }
+
     fn build_request(&self, metadata: &Metadata) -> Result<Request<()>, Status> {
         let path = PathAndQuery::from_maybe_shared(Bytes::from_static(self.spec.path.as_bytes()))
             .map_err(|e| {
@@ -289,6 +316,13 @@ impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
         headers.insert(TE, HeaderValue::from_static("trailers"));
         headers.insert(USER_AGENT, self.transport.user_agent.clone());
+        headers.insert(
+            "grpc-accept-encoding",
+            HeaderValue::from_static(ACCEPT_ENCODING),
+        );
+        if let Some(encoding) = self.spec.send_encoding {
+            headers.insert("grpc-encoding", HeaderValue::from_static(encoding.name()));
+        }
         if let Some(deadline) = self.spec.deadline {
             let timeout = encode_grpc_timeout(deadline.remaining());
             if let Ok(value) = HeaderValue::from_str(&timeout) {
@@ -398,8 +432,9 @@ impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
                 }
                 Step::Messages(mut listener, batch) => {
                     let mut outcome = Ok(());
-                    for bytes in batch {
-                        outcome = match self.spec.codec.decode(bytes) {
+                    for frame in batch {
+                        let body = frame.into_body(self.spec.max_inbound);
+                        outcome = match body.and_then(|body| self.spec.codec.decode(body)) {
                             Ok(message) => catch_user_panic("listener on_message", || {
                                 listener.on_message(message)
                             })
@@ -475,8 +510,13 @@ async fn drive<Req: Send + 'static, Resp: Send + 'static>(
         )));
         return;
     }
+    let encoding = match parts.headers.get("grpc-encoding").map(|v| v.to_str()) {
+        None => Ok(None),
+        Some(Ok(name)) => Encoding::from_name(name),
+        Some(Err(_)) => Err(Status::internal("grpc-encoding is not ASCII")),
+    };
     shared.record(|inbound| inbound.headers(Metadata::from_headers(&parts.headers)));
-    read_body(&shared, body).await;
+    read_body(&shared, body, encoding).await;
 }
 
 /// Resolves once the call's queue of undelivered messages has room (see
@@ -528,8 +568,9 @@ where
 async fn read_body<Req: Send + 'static, Resp: Send + 'static>(
     shared: &Arc<Shared<Req, Resp>>,
     mut body: RecvStream,
+    encoding: Result<Option<Encoding>, Status>,
 ) {
-    let mut deframer = Deframer::new(shared.spec.max_inbound);
+    let mut deframer = Deframer::new(shared.spec.max_inbound, encoding);
     // The headers were just recorded, unannounced.
     let mut dirty = true;
     loop {

@@ -67,6 +67,12 @@ pub trait ClientCall<Req, Resp>: Send + Sync {
     }
     /// Says no more request messages will be sent.
     fn half_close(&self);
+    /// Turns compression of the following request messages on or off. Only
+    /// has an effect on a call that has an encoding (`with_compression`); on
+    /// by default there.
+    fn set_message_compression(&self, enabled: bool) {
+        let _ = enabled;
+    }
     /// Ends the call now. Unless the call already closed, the listener's
     /// `on_close` gets `status` and the server sees RST_STREAM(CANCEL).
     fn cancel(&self, status: Status);

@@ -94,6 +94,10 @@ impl<Req: Send + 'static, Resp: Send + 'static> ClientCall<Req, Resp> for Channe
         self.inner.half_close();
     }
 
+    fn set_message_compression(&self, enabled: bool) {
+        self.inner.set_message_compression(enabled);
+    }
+
     fn cancel(&self, status: Status) {
         self.inner.cancel(status);
     }

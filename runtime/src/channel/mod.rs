@@ -42,6 +42,7 @@ use http::HeaderValue;
 use crate::call::h2::{CallSpec, H2Call, H2Transport};
 use crate::call::{ClientCall, DelayedClientCall, FailedCall, SharedCall};
 use crate::codec::Codec;
+use crate::compression::Encoding;
 use crate::executor::ThreadlessExecutor;
 use crate::method::MethodDescriptor;
 use crate::options::CallOptions;
@@ -185,6 +186,13 @@ impl Channel {
                 return ChannelCall::new(failed, None, None, None, in_use);
             }
         };
+        let send_encoding = match options.compression().map(Encoding::from_name).transpose() {
+            Ok(encoding) => encoding.flatten(),
+            Err(status) => {
+                let failed = Arc::new(FailedCall::new(status, executor));
+                return ChannelCall::new(failed, None, None, None, in_use);
+            }
+        };
         let spec = CallSpec {
             path: method.full_path(),
             codec: Arc::new(method.codec().clone()),
@@ -192,6 +200,7 @@ impl Channel {
             deadline,
             max_inbound: options.max_inbound_message_size(),
             max_outbound: options.max_outbound_message_size(),
+            send_encoding,
         };
         let mut state = lock(&inner.state);
         if let Some((_, transport)) = &state.transport
