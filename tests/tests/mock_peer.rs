@@ -295,7 +295,7 @@ async fn answer_second(mut stream: MockStream) {
 }
 
 #[test]
-fn goaway_below_the_stream_is_unavailable_then_the_channel_reconnects() {
+fn goaway_below_the_stream_is_retried_transparently_on_a_new_connection() {
     let server = MockServer::start_raw(|mut conn| async move {
         if conn.index() > 0 {
             return conn.serve_h2(answer_second).await;
@@ -308,11 +308,15 @@ fn goaway_below_the_stream_is_unavailable_then_the_channel_reconnects() {
         }
     });
     let channel = channel(&server);
+    // The server provably did not process the call (its stream is above the
+    // GOAWAY's last stream id): it is sent again on a new connection, and
+    // the caller never sees the GOAWAY.
     let first = blocking_unary_call(&channel, &UNARY, &options(), hello("first"));
-    assert_status(first, Code::Unavailable, &["GOAWAY"]);
+    assert_eq!(first.unwrap(), reply("second connection"));
+    assert_eq!(server.connections(), 2);
     let second = blocking_unary_call(&channel, &UNARY, &options(), hello("second"));
     assert_eq!(second.unwrap(), reply("second connection"));
-    assert_eq!(server.connections(), 2);
+    assert_eq!(server.connections(), 2, "the new connection is reused");
 }
 
 #[test]
@@ -359,8 +363,11 @@ fn oversized_prefix_fails_before_the_body_and_resets_the_stream() {
         // Declares 100 MiB; the body never comes.
         stream.send_data(grpc_prefix(false, 100 << 20));
     });
+    // Keep the channel (and its connection) alive until the reset is seen:
+    // a connection closing right behind the RST_STREAM can hide it.
+    let channel = channel(&server);
     assert_status(
-        call(&server),
+        blocking_unary_call(&channel, &UNARY, &options(), hello("hi")),
         Code::ResourceExhausted,
         &["104857600", "4194304"],
     );
@@ -408,4 +415,26 @@ fn body_truncated_mid_message_is_internal() {
         stream.send_data_end(frame.slice(..frame.len() - 4));
     });
     assert_status(call(&server), Code::Internal, &["middle of a message"]);
+}
+
+#[test]
+fn a_refused_stream_is_retried_transparently_on_the_same_connection() {
+    let streams = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let server = MockServer::start(move |mut stream| {
+        let first = streams.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0;
+        async move {
+            if first {
+                stream.send_reset(Reason::REFUSED_STREAM);
+            } else {
+                stream.send_unary_ok(&reply("retried"));
+            }
+        }
+    });
+    let channel = channel(&server);
+    let got = blocking_unary_call(&channel, &UNARY, &options(), hello("once"));
+    assert_eq!(got.unwrap(), reply("retried"));
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2, "the refused call was sent again");
+    assert_eq!(requests[0].body, requests[1].body, "with the same request");
+    assert_eq!(server.connections(), 1);
 }

@@ -27,6 +27,7 @@ use http::{Method, Request, Uri};
 use tokio::task::AbortHandle;
 
 use crate::call::delivery::{Inbound, Step};
+use crate::call::replay::{Replay, TransportSource, unprocessed};
 use crate::call::{ClientCall, Listener, catch_user_panic};
 use crate::codec::{Codec, Deframer, encode_frame};
 use crate::compression::{ACCEPT_ENCODING, Encoding};
@@ -48,6 +49,9 @@ pub(crate) struct H2Transport {
     pub(crate) user_agent: HeaderValue,
     /// Set once the connection can take no new streams.
     pub(crate) broken: Arc<AtomicBool>,
+    /// Where a call that the server did not process gets its next
+    /// connection (the channel); `None` disables transparent retry.
+    pub(crate) source: Option<Arc<dyn TransportSource>>,
 }
 
 impl H2Transport {
@@ -96,29 +100,44 @@ struct Outbound {
     pending: BytesMut,
     /// A flush task is queued on the runtime.
     flush_scheduled: bool,
+    /// What was sent, while the call may still be retried transparently.
+    replay: Option<Replay>,
 }
 
 impl Outbound {
     /// Hands the queued messages to h2 as one DATA frame (h2 splits it at
-    /// the frame size limit).
+    /// the frame size limit). Without a stream (not started, or between a
+    /// refused stream and its retry) they stay queued.
     fn flush(&mut self) {
         if self.pending.is_empty() || self.done {
             return;
         }
+        let Some(stream) = self.stream.as_mut() else {
+            return;
+        };
         let data = self.pending.split().freeze();
-        if let Some(stream) = self.stream.as_mut() {
-            // A failed send means the stream already ended; the driver reports why.
-            let _ = stream.send_data(data, false);
+        if let Some(replay) = self.replay.as_mut()
+            && !replay.record(&data)
+        {
+            self.replay = None;
         }
+        // A failed send means the stream already ended; the driver reports why.
+        let _ = stream.send_data(data, false);
     }
 
-    /// Sends the queued messages with END_STREAM.
+    /// Sends the queued messages with END_STREAM (once there is a stream).
     fn half_close(&mut self) {
         self.half_closed = true;
+        let Some(stream) = self.stream.as_mut() else {
+            return;
+        };
         let data = self.pending.split().freeze();
-        if let Some(stream) = self.stream.as_mut() {
-            let _ = stream.send_data(data, true);
+        if let Some(replay) = self.replay.as_mut()
+            && !replay.record(&data)
+        {
+            self.replay = None;
         }
+        let _ = stream.send_data(data, true);
     }
 }
 
@@ -161,27 +180,39 @@ impl<Req: Send + 'static, Resp: Send + 'static> ClientCall<Req, Resp> for H2Call
             Err(status) => return shared.fail(status),
         };
         let mut send = shared.transport.send.clone();
-        match send.send_request(request, false) {
+        let opened = send.send_request(request, false);
+        let mut out = lock(&shared.out);
+        if out.done {
+            // Cancelled while the request was being built.
+            if let Ok((_, mut stream)) = opened {
+                stream.send_reset(h2::Reason::CANCEL);
+            }
+            return;
+        }
+        out.replay = shared
+            .transport
+            .source
+            .as_ref()
+            .map(|_| Replay::new(headers));
+        let driver = match opened {
             Ok((response, stream)) => {
-                let mut out = lock(&shared.out);
-                if out.done {
-                    // Cancelled while the request was being built.
-                    let mut stream = stream;
-                    stream.send_reset(h2::Reason::CANCEL);
-                    return;
-                }
                 out.stream = Some(stream);
-                let driver = shared
+                shared
                     .transport
                     .runtime
-                    .spawn(drive(shared.clone(), response));
-                out.driver = Some(driver.abort_handle());
+                    .spawn(drive(shared.clone(), Ok(response)))
             }
             Err(error) => {
+                // The connection is going away under us: the driver retries
+                // on the next one, or reports this error.
                 shared.transport.broken.store(true, Ordering::Release);
-                shared.fail(status_from_h2(&error, "starting the call's stream"));
+                shared
+                    .transport
+                    .runtime
+                    .spawn(drive(shared.clone(), Err(error)))
             }
-        }
+        };
+        out.driver = Some(driver.abort_handle());
     }
 
     fn request(&self, n: usize) {
@@ -342,6 +373,37 @@ impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
         }
     }
 
+    /// Sends the call again on the channel's next ready connection, if it is
+    /// still replayable; the new stream's response, or `None`.
+    async fn retry(self: &Arc<Self>) -> Option<ResponseFuture> {
+        let source = self.transport.source.clone()?;
+        {
+            let mut out = lock(&self.out);
+            out.replay.as_ref()?;
+            // Until the new stream is in place, sends queue up in `pending`.
+            out.stream = None;
+        }
+        let transport = source.next_ready().await.ok()?;
+        let mut out = lock(&self.out);
+        let replay = out.replay.take()?;
+        if out.done {
+            return None;
+        }
+        let request = self.build_request(&replay.headers).ok()?;
+        let (response, mut stream) = transport.send.clone().send_request(request, false).ok()?;
+        tracing::debug!("retrying a call the server did not process on a new connection");
+        for data in replay.sent {
+            let _ = stream.send_data(data, false);
+        }
+        out.stream = Some(stream);
+        if out.half_closed {
+            out.half_close();
+        } else {
+            out.flush();
+        }
+        Some(response)
+    }
+
     /// Records the server's end of the call, from its trailers: delivered
     /// after the messages before it.
     fn remote_close(self: &Arc<Self>, status: Status, trailers: Metadata) {
@@ -479,15 +541,39 @@ impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
 /// Reads the response of one call on the channel's runtime.
 async fn drive<Req: Send + 'static, Resp: Send + 'static>(
     shared: Arc<Shared<Req, Resp>>,
-    response: ResponseFuture,
+    opened: Result<ResponseFuture, h2::Error>,
 ) {
-    let response = match response.await {
-        Ok(response) => response,
-        Err(error) => {
-            let status = status_from_h2(&error, "waiting for response headers");
+    let mut opened = opened;
+    let mut retried = false;
+    let response = loop {
+        // `never_opened`: the stream could not even be opened, so the
+        // server cannot have seen it.
+        let (error, never_opened) = match opened {
+            Ok(response) => match response.await {
+                Ok(response) => break response,
+                Err(error) => (error, false),
+            },
+            Err(error) => (error, true),
+        };
+        let status = status_from_h2(&error, "waiting for response headers");
+        if retried || !(never_opened || unprocessed(&error)) {
             return shared.transport_close(status);
         }
+        if never_opened || error.is_go_away() {
+            // This connection takes no new streams; a refused stream alone
+            // leaves it usable.
+            shared.transport.broken.store(true, Ordering::Release);
+        }
+        match shared.retry().await {
+            Some(response) => {
+                retried = true;
+                opened = Ok(response);
+            }
+            None => return shared.transport_close(status),
+        }
     };
+    // The server has the call now: nothing more to replay.
+    lock(&shared.out).replay = None;
     let (parts, body) = response.into_parts();
     // Trailers-only: grpc-status in the one HEADERS frame.
     if let Some(status) = Status::from_header_map(&parts.headers) {

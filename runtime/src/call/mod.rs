@@ -26,6 +26,7 @@ pub(crate) mod delayed;
 pub(crate) mod delivery;
 pub(crate) mod failed;
 pub(crate) mod h2;
+pub(crate) mod replay;
 
 pub use delayed::DelayedClientCall;
 pub use failed::FailedCall;

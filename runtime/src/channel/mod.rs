@@ -37,9 +37,14 @@ use std::fmt;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
+use std::future::Future;
+use std::pin::Pin;
+
 use http::HeaderValue;
+use tokio::sync::oneshot;
 
 use crate::call::h2::{CallSpec, H2Call, H2Transport};
+use crate::call::replay::TransportSource;
 use crate::call::{ClientCall, DelayedClientCall, FailedCall, SharedCall};
 use crate::codec::Codec;
 use crate::compression::Encoding;
@@ -111,6 +116,8 @@ struct State {
     backoff: Backoff,
     next_connection_id: u64,
     idle_timer_running: bool,
+    /// Retried calls waiting for the next connection attempt's outcome.
+    ready_waiters: Vec<oneshot::Sender<Result<H2Transport, Status>>>,
 }
 
 impl Channel {
@@ -145,6 +152,7 @@ impl Channel {
             let mut state = lock(&self.inner.state);
             state.connectivity = ConnectivityState::Shutdown;
             state.transport = None;
+            state.ready_waiters.clear();
             std::mem::take(&mut state.pending)
         };
         for call in pending {
@@ -334,6 +342,7 @@ impl ChannelBuilder {
                     backoff: Backoff::new(self.backoff, seed),
                     next_connection_id: 0,
                     idle_timer_running: false,
+                    ready_waiters: Vec::new(),
                 }),
                 calls_in_use: AtomicUsize::new(0),
                 created,
@@ -386,8 +395,15 @@ impl Inner {
             state.transport = Some((id, transport.clone()));
             state.last_error = None;
             state.backoff.reset();
-            std::mem::take(&mut state.pending)
+            (
+                std::mem::take(&mut state.pending),
+                std::mem::take(&mut state.ready_waiters),
+            )
         };
+        let (pending, waiters) = pending;
+        for waiter in waiters {
+            let _ = waiter.send(Ok(transport.clone()));
+        }
         for call in pending {
             call.activate(&transport);
         }
@@ -407,9 +423,14 @@ impl Inner {
                 .into_iter()
                 .partition(|p| p.wait_for_ready());
             state.pending = wait;
-            (fail, state.backoff.next_delay())
+            let waiters = std::mem::take(&mut state.ready_waiters);
+            ((fail, waiters), state.backoff.next_delay())
         };
+        let (fail_fast, waiters) = fail_fast;
         tracing::debug!(%status, ?delay, "connection attempt failed; backing off");
+        for waiter in waiters {
+            let _ = waiter.send(Err(status.clone()));
+        }
         for call in fail_fast {
             call.fail(status.clone());
         }
@@ -473,8 +494,16 @@ async fn connect_loop(channel: Weak<Inner>, runtime: tokio::runtime::Handle) {
                 inner.on_transport_closed(id, status);
             }
         });
-        let result =
-            transport::connect(&target, &settings, timeout, runtime.clone(), on_closed).await;
+        let source: Arc<dyn TransportSource> = Arc::new(ChannelSource(channel.clone()));
+        let result = transport::connect(
+            &target,
+            &settings,
+            timeout,
+            runtime.clone(),
+            on_closed,
+            Some(source),
+        )
+        .await;
         let Some(inner) = channel.upgrade() else {
             return;
         };
@@ -530,6 +559,49 @@ async fn idle_timer(channel: Weak<Inner>) {
         };
         drop(inner);
         tokio::time::sleep(wait).await;
+    }
+}
+
+/// The channel as the source of connections for transparently retried
+/// calls (see `call::replay`).
+struct ChannelSource(Weak<Inner>);
+
+impl TransportSource for ChannelSource {
+    fn next_ready(&self) -> Pin<Box<dyn Future<Output = Result<H2Transport, Status>> + Send>> {
+        let Some(inner) = self.0.upgrade() else {
+            return Box::pin(std::future::ready(Err(Status::unavailable(
+                "channel was dropped",
+            ))));
+        };
+        let receiver = {
+            let mut state = lock(&inner.state);
+            if let Some((_, transport)) = &state.transport {
+                if !transport.is_broken() {
+                    return Box::pin(std::future::ready(Ok(transport.clone())));
+                }
+                state.transport = None;
+                if state.connectivity == ConnectivityState::Ready {
+                    state.connectivity = ConnectivityState::Idle;
+                }
+            }
+            match state.connectivity {
+                ConnectivityState::Shutdown => {
+                    return Box::pin(std::future::ready(Err(Status::unavailable(
+                        "channel was shut down",
+                    ))));
+                }
+                ConnectivityState::Idle => inner.start_connecting(&mut state),
+                _ => {}
+            }
+            let (sender, receiver) = oneshot::channel();
+            state.ready_waiters.push(sender);
+            receiver
+        };
+        Box::pin(async move {
+            receiver
+                .await
+                .unwrap_or_else(|_| Err(Status::unavailable("channel was shut down")))
+        })
     }
 }
 

@@ -20,6 +20,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
 use crate::call::h2::H2Transport;
+use crate::call::replay::TransportSource;
 use crate::channel::target::Target;
 use crate::error_map::{status_from_connect, status_from_h2};
 use crate::status::Status;
@@ -46,16 +47,17 @@ pub(crate) async fn connect(
     timeout: Duration,
     runtime: tokio::runtime::Handle,
     on_closed: Box<dyn FnOnce(Status) + Send>,
+    source: Option<Arc<dyn TransportSource>>,
 ) -> Result<H2Transport, Status> {
     let attempt = async {
         match target {
             Target::Tcp { host, port } => {
                 let stream = connect_tcp(host, *port, target).await?;
-                handshake(stream, settings, target, runtime.clone(), on_closed).await
+                handshake(stream, settings, target, runtime.clone(), on_closed, source).await
             }
             Target::Unix(path) => {
                 let stream = connect_unix(path, target).await?;
-                handshake(stream, settings, target, runtime.clone(), on_closed).await
+                handshake(stream, settings, target, runtime.clone(), on_closed, source).await
             }
         }
     };
@@ -112,6 +114,7 @@ async fn handshake<T>(
     target: &Target,
     runtime: tokio::runtime::Handle,
     on_closed: Box<dyn FnOnce(Status) + Send>,
+    source: Option<Arc<dyn TransportSource>>,
 ) -> Result<H2Transport, Status>
 where
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -162,5 +165,6 @@ where
         authority,
         user_agent: settings.user_agent.clone(),
         broken,
+        source,
     })
 }

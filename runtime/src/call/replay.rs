@@ -1,0 +1,65 @@
+//! Transparent retry of calls the server never processed (layer: call).
+//!
+//! gRPC lets a client re-send, once and without telling anyone, a call whose
+//! stream the server provably did not process: refused with
+//! `RST_STREAM(REFUSED_STREAM)`, or above the last stream id of a `GOAWAY`
+//! (the server is going away, as on every graceful restart), or that could
+//! not even be opened because the connection was already going away.
+//!
+//! A [`Replay`] keeps what the call sent (its request metadata and the
+//! DATA it handed to h2, up to [`REPLAY_LIMIT`] bytes) until response
+//! headers arrive; past the limit the call is no longer retried. A
+//! [`TransportSource`] (the channel) hands out the next ready connection.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use bytes::Bytes;
+
+use crate::call::h2::H2Transport;
+use crate::metadata::Metadata;
+use crate::status::Status;
+
+/// Most request bytes a call keeps for a transparent retry.
+pub(crate) const REPLAY_LIMIT: usize = 64 * 1024;
+
+/// Where a retried call gets its next connection: the channel.
+pub(crate) trait TransportSource: Send + Sync {
+    /// Resolves to a ready connection other than a broken one, connecting
+    /// if need be; fails like a connection attempt would.
+    fn next_ready(&self) -> Pin<Box<dyn Future<Output = Result<H2Transport, Status>> + Send>>;
+}
+
+/// What a call sent, kept so it can be sent again.
+pub(crate) struct Replay {
+    /// The request metadata given at `start`.
+    pub(crate) headers: Metadata,
+    /// DATA handed to h2, in order.
+    pub(crate) sent: Vec<Bytes>,
+    sent_len: usize,
+}
+
+impl Replay {
+    pub(crate) fn new(headers: Metadata) -> Replay {
+        Replay {
+            headers,
+            sent: Vec::new(),
+            sent_len: 0,
+        }
+    }
+
+    /// Records DATA sent; false once the call sent too much to replay.
+    pub(crate) fn record(&mut self, data: &Bytes) -> bool {
+        self.sent_len += data.len();
+        self.sent.push(data.clone());
+        self.sent_len <= REPLAY_LIMIT
+    }
+}
+
+/// Whether an h2 error says the server did not process the stream.
+pub(crate) fn unprocessed(error: &h2::Error) -> bool {
+    (error.is_go_away() && error.is_remote())
+        || (error.is_reset()
+            && error.is_remote()
+            && error.reason() == Some(h2::Reason::REFUSED_STREAM))
+}
