@@ -1,0 +1,211 @@
+"""The Python grpcio interop peer: gRPC's `grpc.testing.TestService`, served
+by grpcio (the gRPC C core), for switchboard's interop tests.
+
+It implements the server features of gRPC's doc/interop-test-descriptions.md
+that the non-cloud cases use: EmptyCall, UnaryCall, StreamingOutputCall,
+StreamingInputCall, FullDuplexCall, HalfDuplexCall, CompressedResponse, Echo
+Status, Echo Metadata and ResponseParameters.interval_us. UnimplementedCall
+(and the whole UnimplementedService) fail with UNIMPLEMENTED.
+
+CompressedRequest is NOT implemented: grpcio decompresses request messages
+before a handler sees them and exposes no per-message compressed flag, so
+this server cannot tell whether a request arrived compressed. It ignores
+`expect_compressed`; the client-compression cases (client_compressed_unary,
+client_compressed_streaming) run against the tonic peer only, which reads
+the flag byte off the wire.
+
+Usage (the Rust side, switchboard_interop_peer::python, does this):
+
+    python server.py --port 0 --gen_dir DIR
+
+DIR holds the stubs grpc_tools.protoc generated from tests/interop/proto
+(DIR/grpc/testing/*_pb2*.py). The first line on stdout is the bound port,
+printed once the server is serving. The server stops when its stdin reaches
+EOF, so it never outlives the process that started it.
+"""
+
+import argparse
+import os
+import sys
+import threading
+import time
+from concurrent import futures
+
+import grpc
+
+ECHO_INITIAL_KEY = "x-grpc-test-echo-initial"
+ECHO_TRAILING_KEY = "x-grpc-test-echo-trailing-bin"
+
+# Largest payload built for one response message, as in the tonic peer.
+MAX_PAYLOAD_SIZE = 64 * 1024 * 1024
+
+STATUS_CODES = {code.value[0]: code for code in grpc.StatusCode}
+
+
+def import_stubs(gen_dir):
+    """Imports the generated modules.
+
+    They live in the `grpc.testing` package (the proto package), which the
+    installed grpcio package `grpc` shadows; extending `grpc.__path__` with
+    the generated `grpc/` directory makes `grpc.testing` resolve there.
+    """
+    grpc.__path__.append(os.path.join(gen_dir, "grpc"))
+    global empty_pb2, messages_pb2, test_pb2_grpc
+    from grpc.testing import empty_pb2, messages_pb2, test_pb2_grpc  # noqa: E402
+
+
+def echo_metadata(context):
+    """Echo Metadata: initial value back in the headers, the -bin trailing
+    value back in the trailers. Call before the first response."""
+    initial = []
+    trailing = []
+    for key, value in context.invocation_metadata():
+        if key == ECHO_INITIAL_KEY:
+            initial.append((key, value))
+        elif key == ECHO_TRAILING_KEY:
+            trailing.append((key, value))
+    if initial:
+        context.send_initial_metadata(initial)
+    if trailing:
+        context.set_trailing_metadata(trailing)
+
+
+def echo_status(status, context):
+    """Echo Status: ends the call with the requested code and message if the
+    request carries a response_status with a non-OK code."""
+    if status is not None and status.code != 0:
+        code = STATUS_CODES.get(status.code, grpc.StatusCode.UNKNOWN)
+        context.abort(code, status.message)
+
+
+def zeros(response_type, size, context):
+    """A payload of `size` zero bytes; INVALID_ARGUMENT for an unsupported
+    type or a bad size."""
+    if response_type != messages_pb2.COMPRESSABLE:
+        context.abort(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "unsupported response_type %d" % response_type,
+        )
+    if size < 0 or size > MAX_PAYLOAD_SIZE:
+        context.abort(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "response size %d is not in 0..=%d" % (size, MAX_PAYLOAD_SIZE),
+        )
+    return messages_pb2.Payload(type=response_type, body=bytes(size))
+
+
+def wants_compression(bool_value_holder, field):
+    return bool_value_holder.HasField(field) and getattr(bool_value_holder, field).value
+
+
+def responses_for(request, context):
+    """The responses one StreamingOutputCallRequest asks for, in order, with
+    per-message compression and interval_us delays."""
+    echo_status(request.response_status if request.HasField("response_status") else None, context)
+    for params in request.response_parameters:
+        if params.interval_us > 0:
+            time.sleep(params.interval_us / 1_000_000)
+        payload = zeros(request.response_type, params.size, context)
+        if not wants_compression(params, "compressed"):
+            context.disable_next_message_compression()
+        yield messages_pb2.StreamingOutputCallResponse(payload=payload)
+
+
+def any_compressed(request):
+    return any(wants_compression(p, "compressed") for p in request.response_parameters)
+
+
+class TestService:
+    """The handlers. Each echoes metadata first, as the headers go out with
+    the first response (or the status)."""
+
+    def EmptyCall(self, request, context):
+        echo_metadata(context)
+        return empty_pb2.Empty()
+
+    def UnaryCall(self, request, context):
+        # expect_compressed is ignored: see the module docstring.
+        echo_metadata(context)
+        echo_status(request.response_status if request.HasField("response_status") else None, context)
+        payload = zeros(request.response_type, request.response_size, context)
+        if wants_compression(request, "response_compressed"):
+            context.set_compression(grpc.Compression.Gzip)
+        else:
+            context.disable_next_message_compression()
+        return messages_pb2.SimpleResponse(payload=payload)
+
+    def StreamingOutputCall(self, request, context):
+        if any_compressed(request):
+            # Call-level gzip; messages not asking for it opt out one by one.
+            context.set_compression(grpc.Compression.Gzip)
+        echo_metadata(context)
+        yield from responses_for(request, context)
+
+    def StreamingInputCall(self, request_iterator, context):
+        # expect_compressed is ignored: see the module docstring.
+        echo_metadata(context)
+        total = sum(len(request.payload.body) for request in request_iterator)
+        return messages_pb2.StreamingInputCallResponse(aggregated_payload_size=total)
+
+    def FullDuplexCall(self, request_iterator, context):
+        echo_metadata(context)
+        for request in request_iterator:
+            if any_compressed(request):
+                # Only takes effect before the first response goes out.
+                context.set_compression(grpc.Compression.Gzip)
+            yield from responses_for(request, context)
+
+    def HalfDuplexCall(self, request_iterator, context):
+        echo_metadata(context)
+        requests = list(request_iterator)
+        for request in requests:
+            yield from responses_for(request, context)
+
+    def UnimplementedCall(self, request, context):
+        context.abort(
+            grpc.StatusCode.UNIMPLEMENTED,
+            "grpc.testing.TestService/UnimplementedCall is not implemented",
+        )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, required=True, help="port to listen on; 0: any")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument(
+        "--gen_dir", required=True, help="directory with the generated grpc/testing stubs"
+    )
+    parser.add_argument(
+        "--use_tls", default="false", choices=["false"], help="only plaintext is supported"
+    )
+    args = parser.parse_args()
+
+    import_stubs(args.gen_dir)
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=32))
+    test_pb2_grpc.add_TestServiceServicer_to_server(TestService(), server)
+    port = server.add_insecure_port("%s:%d" % (args.host, args.port))
+    if port == 0:
+        sys.exit("cannot listen on %s:%d" % (args.host, args.port))
+    server.start()
+    print(port, flush=True)
+
+    stop = threading.Event()
+
+    def watch_stdin():
+        # EOF (or an error) on stdin: the parent is gone or wants us gone.
+        try:
+            while sys.stdin.buffer.read(4096):
+                pass
+        finally:
+            stop.set()
+
+    threading.Thread(target=watch_stdin, daemon=True).start()
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    server.stop(grace=None)
+
+
+if __name__ == "__main__":
+    main()
