@@ -356,6 +356,9 @@ impl Drop for MockStream {
         let mut closed = conn.closed.clone();
         runtime.spawn(async move {
             tokio::select! {
+                // A reset that came before the connection closed counts,
+                // even if the close is also seen by now.
+                biased;
                 reason = poll_reset(&mut send) => {
                     if let Some(reason) = reason
                         && !conn.going_away.load(Ordering::Acquire)
@@ -385,12 +388,8 @@ impl std::fmt::Debug for MockStream {
 /// already ended. Pending while the stream is open or ended normally.
 async fn poll_reset(send: &mut Reply) -> Option<Reason> {
     poll_fn(|cx| match send {
-        Reply::Response(respond) => respond
-            .poll_reset(cx)
-            .map(|r| r.map_err(|e| eprintln!("DEBUGR {e:?}")).ok()),
-        Reply::Body(stream) => stream
-            .poll_reset(cx)
-            .map(|r| r.map_err(|e| eprintln!("DEBUGR {e:?}")).ok()),
+        Reply::Response(respond) => respond.poll_reset(cx).map(Result::ok),
+        Reply::Body(stream) => stream.poll_reset(cx).map(Result::ok),
         Reply::Done => Poll::Ready(None),
     })
     .await
@@ -454,9 +453,9 @@ impl RawConn {
         })
     }
 
-    /// Reads frames, acknowledging the client's SETTINGS, until the first
-    /// HEADERS frame (a request) and returns it; `None` if the client closed
-    /// the connection first.
+    /// Reads frames, acknowledging the client's SETTINGS and answering its
+    /// PINGs, until the first HEADERS frame (a request) and returns it;
+    /// `None` if the client closed the connection first.
     pub async fn read_request_headers(&mut self) -> Option<RawFrame> {
         loop {
             let frame = self.read_frame().await?;
@@ -464,6 +463,10 @@ impl RawConn {
                 RawFrame::HEADERS => return Some(frame),
                 RawFrame::SETTINGS if frame.flags & RawFrame::ACK == 0 => {
                     self.write(&settings_ack_frame()).await;
+                }
+                RawFrame::PING if frame.flags & RawFrame::ACK == 0 => {
+                    let pong = raw_frame(RawFrame::PING, RawFrame::ACK, 0, frame.payload);
+                    self.write(&pong).await;
                 }
                 _ => {}
             }
@@ -519,6 +522,8 @@ impl RawFrame {
     pub const RST_STREAM: u8 = 0x3;
     /// Type of a SETTINGS frame.
     pub const SETTINGS: u8 = 0x4;
+    /// Type of a PING frame.
+    pub const PING: u8 = 0x6;
     /// Type of a GOAWAY frame.
     pub const GOAWAY: u8 = 0x7;
     /// The END_STREAM flag (DATA, HEADERS).

@@ -8,13 +8,15 @@
 //! (or runs under a watchdog), so a client that hangs fails the test with
 //! DEADLINE_EXCEEDED instead of hanging it.
 
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use h2::Reason;
 use prost::Message;
+use switchboard::call::{ClientCall, Listener};
 use switchboard::deadline::parse_grpc_timeout;
+use switchboard::executor::ThreadlessExecutor;
 use switchboard::stub::{blocking_unary_call, future_unary_call};
 use switchboard::{
     CallOptions, Channel, Code, Metadata, MethodDescriptor, MethodKind, ProstCodec, Status,
@@ -22,6 +24,7 @@ use switchboard::{
 use switchboard_tests::ECHO_UNARY_PATH;
 use switchboard_tests::echo::{EchoRequest, EchoResponse};
 use switchboard_tests::mock::{MockServer, MockStream, goaway_frame, grpc_frame, grpc_prefix};
+use tokio::sync::Semaphore;
 
 const UNARY: MethodDescriptor<EchoRequest, EchoResponse> =
     MethodDescriptor::new(ECHO_UNARY_PATH, MethodKind::Unary, ProstCodec);
@@ -29,6 +32,10 @@ const UNARY: MethodDescriptor<EchoRequest, EchoResponse> =
 /// Response headers of a well-behaved gRPC server.
 const GRPC: (&str, &str) = ("content-type", "application/grpc");
 const OK: (&str, &str) = ("grpc-status", "0");
+
+/// What an HTTP/1.1 server might send: no HTTP/2 frame at all (read as a
+/// frame header, it declares a 4.7 MB frame).
+const GARBAGE: &[u8] = b"HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\n\r\nnot HTTP/2\n";
 
 /// The bound on every call: a hang shows up as DEADLINE_EXCEEDED.
 const DEADLINE: Duration = Duration::from_secs(10);
@@ -84,7 +91,6 @@ fn watchdog<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
 
 fn assert_status(result: Result<EchoResponse, Status>, code: Code, words: &[&str]) -> Status {
     let status = result.expect_err("the call fails");
-    eprintln!("DEBUG {status}");
     assert_eq!(status.code(), code, "{status}");
     for word in words {
         assert!(status.message().contains(word), "{word:?} not in {status}");
@@ -251,14 +257,10 @@ fn trailers_without_grpc_status_are_internal() {
 }
 
 #[test]
-fn rst_stream_reason_maps_to_a_code() {
-    // The reason and whether headers came first are chosen by the request.
+fn rst_stream_before_the_response_maps_to_a_code() {
+    // The reason is chosen by the request, so one server answers every case.
     let server = MockServer::start(|mut stream| async move {
-        let request = stream.request();
-        let reason: u32 = request.header("x-reset").unwrap().parse().unwrap();
-        if request.header("x-after-headers").is_some() {
-            stream.send_headers(200, &[GRPC]);
-        }
+        let reason: u32 = stream.request().header("x-reset").unwrap().parse().unwrap();
         stream.send_reset(Reason::from(reason));
     });
     let channel = channel(&server);
@@ -267,26 +269,97 @@ fn rst_stream_reason_maps_to_a_code() {
         (Reason::CANCEL, Code::Cancelled),
         (Reason::ENHANCE_YOUR_CALM, Code::ResourceExhausted),
     ] {
-        for after_headers in [false, true] {
-            let mut metadata = Metadata::new();
-            metadata
-                .insert("x-reset", &u32::from(reason).to_string())
-                .unwrap();
-            if after_headers {
-                metadata.insert("x-after-headers", "yes").unwrap();
-            }
-            let options = options().with_metadata(metadata);
-            let status = blocking_unary_call(&channel, &UNARY, &options, hello("hi"))
-                .expect_err("a reset call fails");
-            let case = format!("{reason:?}, after headers: {after_headers}");
-            eprintln!("DEBUG {case} {status}");
-            assert_eq!(status.code(), code, "{case}: {status}");
-            assert!(
-                status.message().contains(&format!("{reason:?}")),
-                "{case}: {status}"
-            );
-        }
+        let status = call_with(&channel, "x-reset", &u32::from(reason).to_string())
+            .expect_err("a reset call fails");
+        assert_eq!(status.code(), code, "{reason:?}: {status}");
+        assert!(
+            status.message().contains(&format!("{reason:?}")),
+            "{reason:?}: {status}"
+        );
     }
+}
+
+/// What a listener heard, for tests that act between a call's events.
+#[derive(Default)]
+struct Heard {
+    headers: usize,
+    messages: usize,
+    close: Option<Status>,
+}
+
+struct Recorder(Arc<Mutex<Heard>>);
+
+impl Listener<EchoResponse> for Recorder {
+    fn on_headers(&mut self, _: Metadata) {
+        self.0.lock().unwrap().headers += 1;
+    }
+    fn on_message(&mut self, _: EchoResponse) {
+        self.0.lock().unwrap().messages += 1;
+    }
+    fn on_close(&mut self, status: Status, _: Metadata) {
+        self.0.lock().unwrap().close = Some(status);
+    }
+}
+
+#[test]
+fn rst_stream_after_the_response_headers_maps_to_a_code() {
+    // The mock resets only once the caller has heard the response headers
+    // (the test adds a permit), so the reset meets a client that is reading
+    // the response body, not one still waiting for headers.
+    let go = Arc::new(Semaphore::new(0));
+    let server = MockServer::start({
+        let go = go.clone();
+        move |mut stream| {
+            let go = go.clone();
+            async move {
+                let reason: u32 = stream.request().header("x-reset").unwrap().parse().unwrap();
+                stream.send_headers(200, &[GRPC]);
+                go.acquire().await.unwrap().forget();
+                stream.send_reset(Reason::from(reason));
+            }
+        }
+    });
+    let channel = channel(&server);
+    for (reason, code) in [
+        (Reason::CANCEL, Code::Cancelled),
+        (Reason::ENHANCE_YOUR_CALM, Code::ResourceExhausted),
+        // After headers the server has processed the call: no retry.
+        (Reason::REFUSED_STREAM, Code::Unavailable),
+    ] {
+        let mut metadata = Metadata::new();
+        metadata
+            .insert("x-reset", &u32::from(reason).to_string())
+            .unwrap();
+        let executor = ThreadlessExecutor::new();
+        let call = channel.new_call(&UNARY, &options(), executor.clone());
+        let heard = Arc::new(Mutex::new(Heard::default()));
+        call.start(Box::new(Recorder(heard.clone())), metadata);
+        call.request(1);
+        call.send_message(hello("hi"));
+        call.half_close();
+        let drain_until = |done: &dyn Fn(&Heard) -> bool| {
+            while !done(&heard.lock().unwrap()) {
+                executor.wait_and_drain();
+            }
+        };
+        drain_until(&|heard| heard.headers > 0 || heard.close.is_some());
+        assert_eq!(
+            heard.lock().unwrap().headers,
+            1,
+            "{reason:?}: headers first"
+        );
+        go.add_permits(1);
+        drain_until(&|heard| heard.close.is_some());
+        let heard = heard.lock().unwrap();
+        let status = heard.close.as_ref().unwrap();
+        assert_eq!(status.code(), code, "{reason:?}: {status}");
+        assert!(
+            status.message().contains(&format!("{reason:?}")),
+            "{reason:?}: {status}"
+        );
+        assert_eq!((heard.headers, heard.messages), (1, 0), "{reason:?}");
+    }
+    assert_eq!(server.requests().len(), 3, "no call was sent twice");
 }
 
 /// The second connection's behaviour in the reconnect tests.
@@ -363,11 +436,11 @@ fn oversized_prefix_fails_before_the_body_and_resets_the_stream() {
         // Declares 100 MiB; the body never comes.
         stream.send_data(grpc_prefix(false, 100 << 20));
     });
-    // Keep the channel (and its connection) alive until the reset is seen:
-    // a connection closing right behind the RST_STREAM can hide it.
-    let channel = channel(&server);
+    // `call` drops its channel as soon as the call returns, so the
+    // connection closes right behind the call: the RST_STREAM must already
+    // be on its way by then, not left to h2's reset-on-drop.
     assert_status(
-        blocking_unary_call(&channel, &UNARY, &options(), hello("hi")),
+        call(&server),
         Code::ResourceExhausted,
         &["104857600", "4194304"],
     );
@@ -394,17 +467,28 @@ fn compressed_message_without_grpc_encoding_is_internal() {
 #[test]
 fn garbage_instead_of_http2_fails_without_a_hang() {
     let server = MockServer::start_raw(|mut conn| async move {
-        conn.write(b"HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\n\r\nnot HTTP/2\n")
-            .await;
+        conn.write(GARBAGE).await;
         conn.hold().await;
     });
-    let status = call(&server).expect_err("the call fails");
-    eprintln!("DEBUG {status}");
-    assert!(
-        matches!(status.code(), Code::Unavailable | Code::Internal),
-        "{status}"
-    );
-    assert!(status.message().contains("HTTP/2"), "{status}");
+    // The connection fails while the client waits for the server's
+    // SETTINGS, so the call fails fast as a failed connection attempt.
+    assert_status(call(&server), Code::Unavailable, &["HTTP/2"]);
+}
+
+#[test]
+fn garbage_mid_call_is_an_internal_protocol_error() {
+    let server = MockServer::start_raw(|mut conn| async move {
+        conn.handshake().await;
+        if conn.read_request_headers().await.is_some() {
+            conn.write(GARBAGE).await;
+            conn.hold().await;
+        }
+    });
+    // h2 finds no frame in those bytes and closes the connection itself: a
+    // protocol violation by the server, INTERNAL, and not reported as a
+    // GOAWAY from the server.
+    let status = assert_status(call(&server), Code::Internal, &["HTTP/2 protocol error"]);
+    assert!(!status.message().contains("by the server"), "{status}");
 }
 
 #[test]

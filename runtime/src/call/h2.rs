@@ -407,9 +407,11 @@ impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
     /// Records the server's end of the call, from its trailers: delivered
     /// after the messages before it.
     fn remote_close(self: &Arc<Self>, status: Status, trailers: Metadata) {
-        let recorded = lock(&self.inbound).server_close(status, trailers);
-        if recorded {
-            self.finish_stream();
+        // Forget the stream first: once the close is recorded the caller's
+        // pump may deliver it, and the close step resets any stream still
+        // held (see `pump`).
+        self.finish_stream();
+        if lock(&self.inbound).server_close(status, trailers) {
             self.schedule_pump();
         }
     }
@@ -417,9 +419,8 @@ impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
     /// Records the end of the call by a transport failure (reset, GOAWAY,
     /// broken connection): undelivered messages are dropped.
     fn transport_close(self: &Arc<Self>, status: Status) {
-        let recorded = lock(&self.inbound).close(status, Metadata::new());
-        if recorded {
-            self.finish_stream();
+        self.finish_stream();
+        if lock(&self.inbound).close(status, Metadata::new()) {
             self.schedule_pump();
         }
     }
@@ -521,7 +522,12 @@ impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
                     }
                 }
                 Step::Close(mut listener, status, trailers) => {
-                    self.finish_stream();
+                    // A stream still held here was ended locally (`cancel`,
+                    // `fail`), whose own reset may not have run yet: reset it
+                    // now, so the server always hears of it and the reader
+                    // stops. Streams the server ended were already
+                    // forgotten by `remote_close`/`transport_close`.
+                    self.reset_stream();
                     if let Err(panic) = catch_user_panic("listener on_close", || {
                         listener.on_close(status, trailers)
                     }) {

@@ -19,7 +19,7 @@ use crate::call::{ClientCall, DelayedClientCall, Listener};
 use crate::channel::InUse;
 use crate::deadline::Deadline;
 use crate::metadata::Metadata;
-use crate::status::Status;
+use crate::status::{Code, Status};
 
 /// A call made on a [`Channel`](crate::Channel).
 pub struct ChannelCall<Req, Resp> {
@@ -68,10 +68,14 @@ impl<Req: Send + 'static, Resp: Send + 'static> ChannelCall<Req, Resp> {
 
 impl<Req: Send + 'static, Resp: Send + 'static> ClientCall<Req, Resp> for ChannelCall<Req, Resp> {
     fn start(&self, listener: Box<dyn Listener<Resp>>, headers: Metadata) {
-        let listener = match self.deadline.and_then(|d| self.start_deadline_timer(d)) {
-            Some(timer) => Box::new(TimerGuard {
+        let listener = match self
+            .deadline
+            .and_then(|d| Some((d, self.start_deadline_timer(d)?)))
+        {
+            Some((deadline, timer)) => Box::new(TimerGuard {
                 inner: listener,
                 timer,
+                deadline,
             }),
             None => listener,
         };
@@ -107,10 +111,12 @@ impl<Req: Send + 'static, Resp: Send + 'static> ClientCall<Req, Resp> for Channe
     }
 }
 
-/// Aborts the deadline timer when the call closes.
+/// Aborts the deadline timer when the call closes, and reports a close
+/// that raced the deadline as the deadline.
 struct TimerGuard<Resp> {
     inner: Box<dyn Listener<Resp>>,
     timer: AbortHandle,
+    deadline: Deadline,
 }
 
 impl<Resp: 'static> Listener<Resp> for TimerGuard<Resp> {
@@ -122,6 +128,71 @@ impl<Resp: 'static> Listener<Resp> for TimerGuard<Resp> {
     }
     fn on_close(&mut self, status: Status, trailers: Metadata) {
         self.timer.abort();
+        // A server that enforces grpc-timeout itself may cancel the call
+        // just before our own timer fires; the caller's deadline is what
+        // happened (grpc-java reports it the same way).
+        let status = if status.code() == Code::Cancelled && self.deadline.is_expired() {
+            Status::deadline_exceeded(format!(
+                "deadline exceeded (the server cancelled the call at its deadline: {})",
+                status.message()
+            ))
+            .with_trailers(status.trailers().clone())
+        } else {
+            status
+        };
         self.inner.on_close(status, trailers);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    struct Record(Arc<Mutex<Option<Status>>>);
+    impl Listener<()> for Record {
+        fn on_message(&mut self, _: ()) {}
+        fn on_close(&mut self, status: Status, _: Metadata) {
+            *self.0.lock().unwrap() = Some(status);
+        }
+    }
+
+    fn guard(
+        deadline: Deadline,
+        seen: &Arc<Mutex<Option<Status>>>,
+    ) -> (TimerGuard<()>, tokio::runtime::Runtime) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let timer = runtime.spawn(std::future::pending::<()>()).abort_handle();
+        let guard = TimerGuard {
+            inner: Box::new(Record(seen.clone())),
+            timer,
+            deadline,
+        };
+        (guard, runtime)
+    }
+
+    #[test]
+    fn a_server_cancel_at_the_deadline_is_reported_as_the_deadline() {
+        let seen = Arc::new(Mutex::new(None));
+        let (mut guard, _rt) = guard(
+            Deadline::at(Instant::now() - Duration::from_millis(1)),
+            &seen,
+        );
+        guard.on_close(Status::cancelled("Timeout expired"), Metadata::new());
+        let status = seen.lock().unwrap().take().unwrap();
+        assert_eq!(status.code(), Code::DeadlineExceeded);
+        assert!(status.message().contains("Timeout expired"), "{status}");
+    }
+
+    #[test]
+    fn a_cancel_before_the_deadline_stays_cancelled() {
+        let seen = Arc::new(Mutex::new(None));
+        let (mut guard, _rt) = guard(Deadline::after(Duration::from_secs(60)), &seen);
+        guard.on_close(Status::cancelled("by the caller"), Metadata::new());
+        assert_eq!(seen.lock().unwrap().take().unwrap().code(), Code::Cancelled);
     }
 }
