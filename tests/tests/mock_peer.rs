@@ -522,3 +522,24 @@ fn a_refused_stream_is_retried_transparently_on_the_same_connection() {
     assert_eq!(requests[0].body, requests[1].body, "with the same request");
     assert_eq!(server.connections(), 1);
 }
+
+#[test]
+fn the_authority_can_be_overridden() {
+    let server = MockServer::start(|mut stream| async move {
+        stream.send_unary_ok(&reply("ok"));
+    });
+    let channel = Channel::builder(server.url())
+        .authority("api.example.test:443")
+        .build()
+        .unwrap();
+    blocking_unary_call(&channel, &UNARY, &options(), hello("hi")).unwrap();
+    assert_eq!(
+        server.requests()[0].authority.as_deref(),
+        Some("api.example.test:443")
+    );
+    let err = Channel::builder(server.url())
+        .authority("not a host")
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("authority"), "{err}");
+}

@@ -92,6 +92,7 @@ pub struct ChannelBuilder {
     backoff: BackoffConfig,
     idle_timeout: Duration,
     user_agent: Option<String>,
+    authority: Option<String>,
     stream_window: u32,
     connection_window: u32,
 }
@@ -130,6 +131,7 @@ impl Channel {
             backoff: BackoffConfig::default(),
             idle_timeout: Duration::from_secs(30 * 60),
             user_agent: None,
+            authority: None,
             stream_window: 1024 * 1024,
             connection_window: 4 * 1024 * 1024,
         }
@@ -301,6 +303,13 @@ impl ChannelBuilder {
         self
     }
 
+    /// The `:authority` (virtual host) calls claim, instead of the target's
+    /// `host:port` (`localhost` for Unix sockets).
+    pub fn authority(mut self, authority: impl Into<String>) -> Self {
+        self.authority = Some(authority.into());
+        self
+    }
+
     /// HTTP/2 flow-control windows: per stream and per connection (defaults
     /// 1 MiB and 4 MiB).
     pub fn flow_control_windows(mut self, stream: u32, connection: u32) -> Self {
@@ -322,6 +331,15 @@ impl ChannelBuilder {
             target: self.target.clone(),
             reason: format!("user agent {agent:?} is not a valid header value"),
         })?;
+        let authority = match &self.authority {
+            Some(authority) => Some(http::uri::Authority::try_from(authority.as_str()).map_err(
+                |e| InvalidTarget {
+                    target: self.target.clone(),
+                    reason: format!("authority {authority:?} is not a valid host[:port]: {e}"),
+                },
+            )?),
+            None => None,
+        };
         let created = Instant::now();
         let seed = created.elapsed().as_nanos() as u64 ^ (Arc::as_ptr(&Arc::new(())) as u64);
         Ok(Channel {
@@ -330,6 +348,7 @@ impl ChannelBuilder {
                 runtime: self.runtime,
                 settings: ConnectSettings {
                     user_agent,
+                    authority,
                     stream_window: self.stream_window,
                     connection_window: self.connection_window,
                 },

@@ -34,6 +34,8 @@ const SETTINGS_WAIT: Duration = Duration::from_secs(1);
 #[derive(Clone, Debug)]
 pub(crate) struct ConnectSettings {
     pub(crate) user_agent: HeaderValue,
+    /// The `:authority` to send instead of the target's host:port.
+    pub(crate) authority: Option<Authority>,
     pub(crate) stream_window: u32,
     pub(crate) connection_window: u32,
 }
@@ -126,8 +128,11 @@ where
         .handshake::<T, Bytes>(io)
         .await
         .map_err(|e| status_from_h2(&e, &format!("HTTP/2 handshake with {target}")))?;
-    let authority = Authority::try_from(target.authority())
-        .map_err(|e| Status::internal(format!("invalid authority for {target}: {e}")))?;
+    let authority = match &settings.authority {
+        Some(authority) => authority.clone(),
+        None => Authority::try_from(target.authority())
+            .map_err(|e| Status::internal(format!("invalid authority for {target}: {e}")))?,
+    };
     let ping_pong = connection.ping_pong();
     let broken = Arc::new(AtomicBool::new(false));
     let broken_on_end = broken.clone();

@@ -37,14 +37,12 @@ fn run(config: &Config) -> ExitCode {
         return ExitCode::FAILURE;
     }
     let target = config.target();
+    let mut builder = Channel::builder(target.clone());
     if let Some(host) = &config.server_host_override {
-        eprintln!(
-            "interop-client: note: --server_host_override={host} has no effect without TLS \
-             (switchboard cannot override :authority yet; it sends {}:{})",
-            config.server_host, config.server_port
-        );
+        // Without TLS the override only changes the :authority calls claim.
+        builder = builder.authority(format!("{host}:{}", config.server_port));
     }
-    let channel = match Channel::builder(target.clone()).build() {
+    let channel = match builder.build() {
         Ok(channel) => channel,
         Err(error) => {
             eprintln!("interop-client: {error}");
