@@ -262,3 +262,58 @@ fn max_concurrent_streams_one_queues_ten_calls() {
     }
     assert_eq!(server.counters().completed(), 10);
 }
+
+/// A server stream reset by the server after two messages: the caller gets
+/// both messages, then the reset's status. Written frame by frame, so both
+/// messages are really on the wire before the RST_STREAM.
+#[test]
+fn a_server_stream_reset_mid_way_yields_its_messages_then_the_status() {
+    use switchboard::stub::blocking_server_streaming_call;
+    const SERVER_STREAM: MethodDescriptor<EchoRequest, EchoResponse> = MethodDescriptor::new(
+        "/switchboard.test.Echo/ServerStream",
+        MethodKind::ServerStreaming,
+        ProstCodec,
+    );
+    const RST_STREAM: u8 = 0x3;
+    const INTERNAL_ERROR: u32 = 0x2;
+    let server = MockServer::start_raw(|mut conn| async move {
+        conn.handshake().await;
+        let Some(request) = conn.read_request_headers().await else {
+            return;
+        };
+        let id = request.stream_id;
+        conn.write(&frame(
+            RawFrame::HEADERS,
+            END_HEADERS,
+            id,
+            response_headers_block(),
+        ))
+        .await;
+        for message in ["one", "two"] {
+            let data = grpc_frame(&reply(message).encode_to_vec());
+            conn.write(&frame(RawFrame::DATA, 0, id, data)).await;
+        }
+        conn.write(&frame(
+            RST_STREAM,
+            0,
+            id,
+            INTERNAL_ERROR.to_be_bytes().to_vec(),
+        ))
+        .await;
+        conn.hold().await;
+    });
+    let channel = Channel::builder(server.url()).build().unwrap();
+    let items: Vec<_> = blocking_server_streaming_call(
+        &channel,
+        &SERVER_STREAM,
+        &options(),
+        EchoRequest::default(),
+    )
+    .collect();
+    assert_eq!(items.len(), 3, "{items:?}");
+    assert_eq!(items[0].as_ref().unwrap(), &reply("one"));
+    assert_eq!(items[1].as_ref().unwrap(), &reply("two"));
+    let status = items[2].as_ref().unwrap_err();
+    assert_eq!(status.code(), Code::Internal, "{status}");
+    assert!(status.message().contains("INTERNAL_ERROR"), "{status}");
+}

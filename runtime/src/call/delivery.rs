@@ -6,10 +6,11 @@
 //! callback with no lock held. Its invariants:
 //! - `on_headers` comes first, `on_close` comes last and exactly once;
 //! - messages are handed out only as far as the caller has requested them;
-//! - the server's own end of the call (its trailers, OK or not) waits until
-//!   every message it sent before them was delivered; an end that did not
-//!   come from the server (a cancel, a transport error, a local failure)
-//!   preempts undelivered messages, which are dropped;
+//! - an end that comes from the peer or the connection (trailers, OK or
+//!   not, a reset, a GOAWAY, a broken connection) waits until every message
+//!   that arrived before it was delivered; a local end (a cancel, a
+//!   deadline, a local failure) preempts undelivered messages, which are
+//!   dropped;
 //! - the listener is taken out for the length of a callback, so a callback
 //!   that re-enters the call finds no listener and no second delivery starts;
 //! - received but undelivered messages are bounded: past [`HIGH_WATER_BYTES`]
@@ -106,16 +107,17 @@ impl<Resp> Inbound<Resp> {
         }
     }
 
-    /// Records the server's end of the call (from its trailers), unless an
-    /// end is already recorded: it is delivered after the messages the
-    /// server sent before it. Returns whether this end was recorded.
+    /// Records the end of the call by the peer or the connection (trailers,
+    /// reset, GOAWAY, broken connection), unless an end is already recorded:
+    /// it is delivered after the messages that arrived before it. Returns
+    /// whether this end was recorded.
     pub(crate) fn server_close(&mut self, status: Status, trailers: Metadata) -> bool {
         self.record_close(status, trailers, true)
     }
 
-    /// Records an end that did not come from the server (cancel, transport
-    /// error), unless an end is already recorded; it preempts undelivered
-    /// messages unless it is OK. Returns whether this end was recorded.
+    /// Records a local end (cancel, deadline), unless an end is already
+    /// recorded; it preempts undelivered messages unless it is OK. Returns
+    /// whether this end was recorded.
     pub(crate) fn close(&mut self, status: Status, trailers: Metadata) -> bool {
         self.record_close(status, trailers, false)
     }

@@ -416,11 +416,12 @@ impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
         }
     }
 
-    /// Records the end of the call by a transport failure (reset, GOAWAY,
-    /// broken connection): undelivered messages are dropped.
+    /// Records the end of the call by the peer or the connection (reset,
+    /// GOAWAY, broken connection): delivered after the messages that arrived
+    /// before it, like trailers.
     fn transport_close(self: &Arc<Self>, status: Status) {
         self.finish_stream();
-        if lock(&self.inbound).close(status, Metadata::new()) {
+        if lock(&self.inbound).server_close(status, Metadata::new()) {
             self.schedule_pump();
         }
     }
