@@ -415,3 +415,25 @@ fn unix_socket_target() {
         blocking_unary_call(&channel, &UNARY, &CallOptions::new(), hello("over uds")).unwrap();
     assert_eq!(reply.message, "over uds");
 }
+
+#[test]
+fn with_metadata_gives_headers_and_trailers_of_a_unary_call() {
+    let server = TonicServer::start();
+    let channel = channel(&server);
+    let mut metadata = Metadata::new();
+    metadata.insert("x-echo-color", "green").unwrap();
+    let options = CallOptions::new().with_metadata(metadata);
+    let response = future_unary_call(&channel, &UNARY, &options, hello("md"))
+        .with_metadata()
+        .wait()
+        .unwrap();
+    assert_eq!(response.message.message, "md");
+    assert_eq!(response.headers.get("x-echo-color"), Some("green"));
+    assert_eq!(response.trailers.get("x-echo-color"), Some("green"));
+    // Async, same thing.
+    let response = futures::executor::block_on(
+        future_unary_call(&channel, &UNARY, &options, hello("again")).with_metadata(),
+    )
+    .unwrap();
+    assert_eq!(response.headers.get("x-echo-color"), Some("green"));
+}

@@ -26,7 +26,7 @@ pub use streaming::{
     async_client_streaming_call, async_server_streaming_call, blocking_bidi_streaming_call,
     blocking_client_streaming_call, blocking_server_streaming_call,
 };
-pub use unary::{UnaryFuture, blocking_unary_call, future_unary_call};
+pub use unary::{Response, UnaryFuture, WithMetadata, blocking_unary_call, future_unary_call};
 
 use crate::call::{ClientCall, Listener};
 use crate::channel::{Channel, ChannelCall};

@@ -84,6 +84,7 @@ where
     let listener = UnaryListener {
         slot: slot.clone(),
         response: None,
+        headers: Metadata::new(),
         extra: false,
     };
     let call = Arc::new(start_call(
@@ -104,7 +105,20 @@ where
     (future, call)
 }
 
-type Slot<Resp> = Arc<Mutex<Option<Result<Resp, Status>>>>;
+type Slot<Resp> = Arc<Mutex<Option<Result<Response<Resp>, Status>>>>;
+
+/// A unary (or client-streaming) response with its metadata: see
+/// [`UnaryFuture::with_metadata`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Response<Resp> {
+    /// The response message.
+    pub message: Resp,
+    /// The response headers (initial metadata).
+    pub headers: Metadata,
+    /// The trailers (trailing metadata) of the OK end.
+    pub trailers: Metadata,
+}
 
 /// The response of a unary call that is under way.
 ///
@@ -143,7 +157,18 @@ impl<Resp> UnaryFuture<Resp> {
 
     /// Blocks the calling thread until the call ends, running its callbacks
     /// here. Needs no async runtime.
-    pub fn wait(mut self) -> Result<Resp, Status> {
+    pub fn wait(self) -> Result<Resp, Status> {
+        self.wait_full().map(|response| response.message)
+    }
+
+    /// The same call, resolving to the message with its headers and
+    /// trailers (an error `Status` carries its trailers already):
+    /// `stub.say_hello(request).with_metadata().await`, or `.wait()`.
+    pub fn with_metadata(self) -> WithMetadata<Resp> {
+        WithMetadata(self)
+    }
+
+    fn wait_full(mut self) -> Result<Response<Resp>, Status> {
         let waker = executor_waker(&self.executor);
         let mut cx = Context::from_waker(&waker);
         loop {
@@ -158,7 +183,7 @@ impl<Resp> UnaryFuture<Resp> {
         }
     }
 
-    fn take_result(&mut self) -> Option<Result<Resp, Status>> {
+    fn take_result(&mut self) -> Option<Result<Response<Resp>, Status>> {
         let result = lock(&self.slot).take()?;
         self.cancel = None;
         self.pump = None;
@@ -171,6 +196,33 @@ impl<Resp> Future for UnaryFuture<Resp> {
     type Output = Result<Resp, Status>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.poll_full(cx)
+            .map(|result| result.map(|response| response.message))
+    }
+}
+
+/// A [`UnaryFuture`] that resolves to the [`Response`] with its metadata.
+#[must_use = "a future cancels its call when dropped"]
+#[derive(Debug)]
+pub struct WithMetadata<Resp>(UnaryFuture<Resp>);
+
+impl<Resp> WithMetadata<Resp> {
+    /// Blocks the calling thread until the call ends.
+    pub fn wait(self) -> Result<Response<Resp>, Status> {
+        self.0.wait_full()
+    }
+}
+
+impl<Resp> Future for WithMetadata<Resp> {
+    type Output = Result<Response<Resp>, Status>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.0.poll_full(cx)
+    }
+}
+
+impl<Resp> UnaryFuture<Resp> {
+    fn poll_full(&mut self, cx: &mut Context<'_>) -> Poll<Result<Response<Resp>, Status>> {
         loop {
             if let Some(result) = self.take_result() {
                 return Poll::Ready(result);
@@ -211,10 +263,15 @@ impl<Resp> fmt::Debug for UnaryFuture<Resp> {
 struct UnaryListener<Resp> {
     slot: Slot<Resp>,
     response: Option<Resp>,
+    headers: Metadata,
     extra: bool,
 }
 
 impl<Resp: Send + 'static> Listener<Resp> for UnaryListener<Resp> {
+    fn on_headers(&mut self, headers: Metadata) {
+        self.headers = headers;
+    }
+
     fn on_message(&mut self, message: Resp) {
         if self.response.is_some() {
             self.extra = true;
@@ -237,7 +294,11 @@ impl<Resp: Send + 'static> Listener<Resp> for UnaryListener<Resp> {
             ))
         } else {
             match self.response.take() {
-                Some(response) => Ok(response),
+                Some(message) => Ok(Response {
+                    message,
+                    headers: std::mem::take(&mut self.headers),
+                    trailers,
+                }),
                 None => Err(Status::internal(
                     "server closed the unary call with OK but sent no response message",
                 )),
