@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use switchboard_tests::TonicServer;
 
 /// Serve mode: start the server, print its URL, run until stdin closes.
-pub fn serve() -> Result<(), Box<dyn std::error::Error>> {
+pub fn serve() -> crate::clients::Result<()> {
     let server = TonicServer::start();
     println!("{}", server.url());
     // The parent holds our stdin; when it exits, this read returns.
@@ -26,7 +26,7 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     /// Starts the child and waits for its URL.
-    pub fn spawn() -> Result<ServerProcess, Box<dyn std::error::Error>> {
+    pub fn spawn() -> crate::clients::Result<ServerProcess> {
         let mut child = Command::new(std::env::current_exe()?)
             .arg("--serve")
             .stdin(Stdio::piped())
