@@ -89,6 +89,14 @@ pub(crate) fn encode_frame<Req: 'static, Resp: 'static>(
     Ok(buf.freeze())
 }
 
+/// The compressed flag and length of the message prefix at the start of
+/// `bytes` (at least [`PREFIX_LEN`] long).
+fn read_prefix(bytes: &[u8]) -> (bool, usize) {
+    let compressed = bytes[0] & 1 == 1;
+    let len = u32::from_be_bytes([bytes[1], bytes[2], bytes[3], bytes[4]]) as usize;
+    (compressed, len)
+}
+
 /// One received message: its bytes as they came, and the encoding to
 /// decompress them with (`None`: not compressed).
 #[derive(Debug, Clone, PartialEq)]
@@ -110,7 +118,11 @@ impl Frame {
 /// Reassembles length-prefixed messages from the DATA frames of one stream.
 #[derive(Debug)]
 pub(crate) struct Deframer {
+    /// Bytes of a message that spans DATA frames, reassembled.
     buf: BytesMut,
+    /// The latest DATA frame, not copied: whole messages are sliced out of
+    /// it; only a trailing partial message moves into `buf`.
+    head: Bytes,
     max_len: usize,
     /// The response's `grpc-encoding`, or why it cannot be used.
     encoding: Result<Option<Encoding>, Status>,
@@ -125,15 +137,25 @@ impl Deframer {
     pub(crate) fn new(max_len: usize, encoding: Result<Option<Encoding>, Status>) -> Deframer {
         Deframer {
             buf: BytesMut::new(),
+            head: Bytes::new(),
             max_len,
             encoding,
             body: None,
         }
     }
 
-    /// Adds the payload of one DATA frame.
-    pub(crate) fn push(&mut self, chunk: &[u8]) {
-        self.buf.extend_from_slice(chunk);
+    /// Adds the payload of one DATA frame. Call [`next_message`] until it
+    /// returns `None` before pushing the next one.
+    ///
+    /// [`next_message`]: Deframer::next_message
+    pub(crate) fn push(&mut self, chunk: Bytes) {
+        if self.buf.is_empty() && self.body.is_none() && self.head.is_empty() {
+            self.head = chunk;
+        } else {
+            self.buf.extend_from_slice(&self.head);
+            self.head = Bytes::new();
+            self.buf.extend_from_slice(&chunk);
+        }
     }
 
     /// The next whole message, if one is buffered.
@@ -142,20 +164,35 @@ impl Deframer {
     /// (`RESOURCE_EXHAUSTED`) or a compressed message when no compression was
     /// negotiated (`INTERNAL`).
     pub(crate) fn next_message(&mut self) -> Result<Option<Frame>, Status> {
+        // Fast path: a whole message inside the latest DATA frame is sliced
+        // out of it, without a copy.
+        if self.buf.is_empty() && self.body.is_none() && self.head.len() >= PREFIX_LEN {
+            let (compressed, len) = read_prefix(&self.head);
+            if let Err(status) = self.check_len(len) {
+                self.head = Bytes::new();
+                return Err(status);
+            }
+            if self.head.len() >= PREFIX_LEN + len {
+                self.head.advance(PREFIX_LEN);
+                let data = self.head.split_to(len);
+                return self.frame(data, compressed).map(Some);
+            }
+        }
+        if !self.head.is_empty() {
+            self.buf.extend_from_slice(&self.head);
+            self.head = Bytes::new();
+        }
         let (len, compressed) = match self.body {
             Some(body) => body,
             None => {
                 if self.buf.len() < PREFIX_LEN {
                     return Ok(None);
                 }
-                let compressed = self.buf.get_u8() & 1 == 1;
-                let len = self.buf.get_u32() as usize;
-                if len > self.max_len {
+                let (compressed, len) = read_prefix(&self.buf);
+                self.buf.advance(PREFIX_LEN);
+                if let Err(status) = self.check_len(len) {
                     self.buf.clear();
-                    return Err(Status::resource_exhausted(format!(
-                        "received message of {len} bytes is larger than the inbound limit of {} bytes",
-                        self.max_len
-                    )));
+                    return Err(status);
                 }
                 self.buf.reserve(len);
                 self.body = Some((len, compressed));
@@ -165,6 +202,24 @@ impl Deframer {
         if self.buf.len() < len {
             return Ok(None);
         }
+        self.body = None;
+        let data = self.buf.split_to(len).freeze();
+        self.frame(data, compressed).map(Some)
+    }
+
+    /// Refuses a declared length over the limit.
+    fn check_len(&self, len: usize) -> Result<(), Status> {
+        if len > self.max_len {
+            return Err(Status::resource_exhausted(format!(
+                "received message of {len} bytes is larger than the inbound limit of {} bytes",
+                self.max_len
+            )));
+        }
+        Ok(())
+    }
+
+    /// A received message, with the encoding to decompress it with.
+    fn frame(&self, data: Bytes, compressed: bool) -> Result<Frame, Status> {
         let encoding = if compressed {
             match &self.encoding {
                 Ok(Some(encoding)) => Some(*encoding),
@@ -183,16 +238,12 @@ impl Deframer {
         } else {
             None
         };
-        self.body = None;
-        Ok(Some(Frame {
-            data: self.buf.split_to(len).freeze(),
-            encoding,
-        }))
+        Ok(Frame { data, encoding })
     }
 
     /// True when no part of a message is buffered: the stream may end here.
     pub(crate) fn is_idle(&self) -> bool {
-        self.body.is_none() && self.buf.is_empty()
+        self.body.is_none() && self.buf.is_empty() && self.head.is_empty()
     }
 }
 
@@ -214,7 +265,7 @@ mod tests {
         let mut chunk = frame(b"one");
         chunk.extend(frame(b""));
         chunk.extend(frame(b"three"));
-        d.push(&chunk);
+        d.push(Bytes::from(chunk));
         assert_eq!(d.next_message().unwrap().unwrap().data, "one");
         assert_eq!(d.next_message().unwrap().unwrap().data, "");
         assert_eq!(d.next_message().unwrap().unwrap().data, "three");
@@ -228,16 +279,35 @@ mod tests {
         let bytes = frame(b"hello world");
         for (i, b) in bytes.iter().enumerate() {
             assert_eq!(d.next_message().unwrap(), None, "early message at byte {i}");
-            d.push(&[*b]);
+            d.push(Bytes::copy_from_slice(&[*b]));
         }
         assert_eq!(d.next_message().unwrap().unwrap().data, "hello world");
         assert!(d.is_idle());
     }
 
     #[test]
+    fn whole_and_split_messages_across_chunks() {
+        let mut d = Deframer::new(1024, Ok(None));
+        let (a, b, c) = (frame(b"alpha"), frame(b"bravo bravo"), frame(b"charlie"));
+        let mut first = a.clone();
+        first.extend_from_slice(&b[..7]);
+        let mut second = b[7..].to_vec();
+        second.extend_from_slice(&c);
+        d.push(Bytes::from(first));
+        assert_eq!(d.next_message().unwrap().unwrap().data, "alpha");
+        assert_eq!(d.next_message().unwrap(), None);
+        assert!(!d.is_idle(), "half of bravo is buffered");
+        d.push(Bytes::from(second));
+        assert_eq!(d.next_message().unwrap().unwrap().data, "bravo bravo");
+        assert_eq!(d.next_message().unwrap().unwrap().data, "charlie");
+        assert_eq!(d.next_message().unwrap(), None);
+        assert!(d.is_idle());
+    }
+
+    #[test]
     fn partial_frame_is_not_idle() {
         let mut d = Deframer::new(1024, Ok(None));
-        d.push(&frame(b"abc")[..6]);
+        d.push(Bytes::copy_from_slice(&frame(b"abc")[..6]));
         assert_eq!(d.next_message().unwrap(), None);
         assert!(!d.is_idle());
     }
@@ -246,7 +316,7 @@ mod tests {
     fn over_limit_is_refused_from_the_prefix_alone() {
         let mut d = Deframer::new(10, Ok(None));
         // Only the prefix arrives: the refusal must not wait for the body.
-        d.push(&[0, 0, 0, 0, 11]);
+        d.push(Bytes::from_static(&[0, 0, 0, 0, 11]));
         let err = d.next_message().unwrap_err();
         assert_eq!(err.code(), Code::ResourceExhausted);
         assert!(err.message().contains("11 bytes"), "{}", err.message());
@@ -256,7 +326,7 @@ mod tests {
     #[test]
     fn compressed_flag_without_encoding_is_internal() {
         let mut d = Deframer::new(10, Ok(None));
-        d.push(&[1, 0, 0, 0, 1, 7]);
+        d.push(Bytes::from_static(&[1, 0, 0, 0, 1, 7]));
         assert_eq!(d.next_message().unwrap_err().code(), Code::Internal);
     }
 
@@ -273,7 +343,7 @@ mod tests {
         let f = encode_frame::<M, M>(&ProstCodec, &m, None, Some(Encoding::Gzip)).unwrap();
         assert_eq!(f[0], 1, "compressed flag");
         let mut d = Deframer::new(1 << 20, Ok(Some(Encoding::Gzip)));
-        d.push(&f);
+        d.push(f.clone());
         let body = d
             .next_message()
             .unwrap()
@@ -283,7 +353,7 @@ mod tests {
         let back: M = <ProstCodec as Codec<M, M>>::decode(&ProstCodec, body).unwrap();
         assert_eq!(back, m);
         let mut plain = Deframer::new(1 << 20, Ok(None));
-        plain.push(&f);
+        plain.push(f.clone());
         assert_eq!(plain.next_message().unwrap_err().code(), Code::Internal);
     }
 
@@ -298,7 +368,7 @@ mod tests {
         let f = encode_frame::<M, M>(&ProstCodec, &m, None, None).unwrap();
         assert_eq!(&f[..5], &[0, 0, 0, 0, 4]);
         let mut d = Deframer::new(100, Ok(None));
-        d.push(&f);
+        d.push(f.clone());
         let body = d.next_message().unwrap().unwrap().data;
         let back: M = <ProstCodec as Codec<M, M>>::decode(&ProstCodec, body).unwrap();
         assert_eq!(back, m);

@@ -679,7 +679,7 @@ async fn read_body<Req: Send + 'static, Resp: Send + 'static>(
             }
         };
         let _ = body.flow_control().release_capacity(chunk.len());
-        deframer.push(&chunk);
+        deframer.push(chunk);
         let mut messages = Vec::new();
         let failure = loop {
             match deframer.next_message() {

@@ -169,15 +169,17 @@ impl<Resp> UnaryFuture<Resp> {
     }
 
     fn wait_full(mut self) -> Result<Response<Resp>, Status> {
-        let waker = executor_waker(&self.executor);
-        let mut cx = Context::from_waker(&waker);
+        // Only a client-streaming future has a pump, and needs a waker.
+        let waker = self.pump.as_ref().map(|_| executor_waker(&self.executor));
         loop {
             if let Some(result) = self.take_result() {
                 return result;
             }
-            self.drive_pump(&mut cx);
-            if let Some(result) = self.take_result() {
-                return result;
+            if let Some(waker) = &waker {
+                self.drive_pump(&mut Context::from_waker(waker));
+                if let Some(result) = self.take_result() {
+                    return result;
+                }
             }
             self.executor.wait_and_drain();
         }
