@@ -62,7 +62,7 @@ pub(crate) fn encode_frame<Req: 'static, Resp: 'static>(
     message: &Req,
     max_len: Option<usize>,
     encoding: Option<Encoding>,
-) -> Result<Bytes, Status> {
+) -> Result<BytesMut, Status> {
     let mut buf = BytesMut::with_capacity(256);
     buf.put_bytes(0, PREFIX_LEN);
     codec.encode(message, &mut buf)?;
@@ -86,7 +86,7 @@ pub(crate) fn encode_frame<Req: 'static, Resp: 'static>(
         ))
     })?;
     buf[1..PREFIX_LEN].copy_from_slice(&len32.to_be_bytes());
-    Ok(buf.freeze())
+    Ok(buf)
 }
 
 /// The compressed flag and length of the message prefix at the start of
@@ -343,7 +343,7 @@ mod tests {
         let f = encode_frame::<M, M>(&ProstCodec, &m, None, Some(Encoding::Gzip)).unwrap();
         assert_eq!(f[0], 1, "compressed flag");
         let mut d = Deframer::new(1 << 20, Ok(Some(Encoding::Gzip)));
-        d.push(f.clone());
+        d.push(f.clone().freeze());
         let body = d
             .next_message()
             .unwrap()
@@ -353,7 +353,7 @@ mod tests {
         let back: M = <ProstCodec as Codec<M, M>>::decode(&ProstCodec, body).unwrap();
         assert_eq!(back, m);
         let mut plain = Deframer::new(1 << 20, Ok(None));
-        plain.push(f.clone());
+        plain.push(f.clone().freeze());
         assert_eq!(plain.next_message().unwrap_err().code(), Code::Internal);
     }
 
@@ -368,7 +368,7 @@ mod tests {
         let f = encode_frame::<M, M>(&ProstCodec, &m, None, None).unwrap();
         assert_eq!(&f[..5], &[0, 0, 0, 0, 4]);
         let mut d = Deframer::new(100, Ok(None));
-        d.push(f.clone());
+        d.push(f.clone().freeze());
         let body = d.next_message().unwrap().unwrap().data;
         let back: M = <ProstCodec as Codec<M, M>>::decode(&ProstCodec, body).unwrap();
         assert_eq!(back, m);

@@ -45,6 +45,9 @@ struct Shared {
 #[derive(Default)]
 struct State {
     queue: VecDeque<Task>,
+    /// The queue's previous buffer, emptied by a drain and kept for reuse,
+    /// so a steady call does not allocate a queue per drain.
+    spare: VecDeque<Task>,
     /// The waiting future's waker, if a future is the waiter.
     waker: Option<Waker>,
     /// Whether a thread is parked on the condvar.
@@ -96,9 +99,9 @@ impl ThreadlessExecutor {
                 state = wait(&self.shared.parked, state);
                 state.thread_parked = false;
             }
-            std::mem::take(&mut state.queue)
+            take_queue(&mut state)
         };
-        run_all(tasks)
+        self.run_all(tasks)
     }
 
     /// Runs every queued task; if none is queued, registers `cx`'s waker so
@@ -114,15 +117,15 @@ impl ThreadlessExecutor {
                 }
                 return Poll::Pending;
             }
-            std::mem::take(&mut state.queue)
+            take_queue(&mut state)
         };
-        Poll::Ready(run_all(tasks))
+        Poll::Ready(self.run_all(tasks))
     }
 
     /// Runs whatever is queued now, without waiting. Returns how many ran.
     pub fn drain_now(&self) -> usize {
-        let tasks = std::mem::take(&mut lock(&self.shared.state).queue);
-        run_all(tasks)
+        let tasks = take_queue(&mut lock(&self.shared.state));
+        self.run_all(tasks)
     }
 
     /// Stops accepting tasks: queued and later tasks are dropped unrun.
@@ -162,12 +165,25 @@ impl fmt::Debug for ThreadlessExecutor {
     }
 }
 
-fn run_all(tasks: VecDeque<Task>) -> usize {
-    let n = tasks.len();
-    for task in tasks {
-        task();
+/// Takes the queued tasks, leaving the spare buffer as the new queue.
+fn take_queue(state: &mut State) -> VecDeque<Task> {
+    let spare = std::mem::take(&mut state.spare);
+    std::mem::replace(&mut state.queue, spare)
+}
+
+impl ThreadlessExecutor {
+    /// Runs `tasks` with no lock held, then keeps their buffer as the spare.
+    fn run_all(&self, mut tasks: VecDeque<Task>) -> usize {
+        let n = tasks.len();
+        for task in tasks.drain(..) {
+            task();
+        }
+        let mut state = lock(&self.shared.state);
+        if state.spare.capacity() == 0 && !state.shut_down {
+            state.spare = tasks;
+        }
+        n
     }
-    n
 }
 
 #[cfg(all(test, not(switchboard_loom)))]

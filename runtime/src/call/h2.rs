@@ -64,7 +64,8 @@ impl H2Transport {
 /// What a real call needs to know beyond its transport.
 pub(crate) struct CallSpec<Req, Resp> {
     pub(crate) path: &'static str,
-    pub(crate) codec: Arc<dyn Codec<Req, Resp>>,
+    /// Boxed, not shared: a zero-sized codec (prost's) then costs no allocation.
+    pub(crate) codec: Box<dyn Codec<Req, Resp>>,
     pub(crate) executor: ThreadlessExecutor,
     pub(crate) deadline: Option<Deadline>,
     pub(crate) max_inbound: usize,
@@ -105,6 +106,15 @@ struct Outbound {
 }
 
 impl Outbound {
+    /// Queues one encoded message; an empty queue adopts its buffer.
+    fn queue(&mut self, frame: BytesMut) {
+        if self.pending.is_empty() {
+            self.pending = frame;
+        } else {
+            self.pending.extend_from_slice(&frame);
+        }
+    }
+
     /// Hands the queued messages to h2 as one DATA frame (h2 splits it at
     /// the frame size limit). Without a stream (not started, or between a
     /// refused stream and its retry) they stay queued.
@@ -235,7 +245,7 @@ impl<Req: Send + 'static, Resp: Send + 'static> ClientCall<Req, Resp> for H2Call
         if out.done || out.half_closed {
             return;
         }
-        out.pending.extend_from_slice(&frame);
+        out.queue(frame);
         if out.pending.len() >= FLUSH_THRESHOLD {
             out.flush();
         } else if !out.flush_scheduled {
@@ -267,7 +277,7 @@ impl<Req: Send + 'static, Resp: Send + 'static> ClientCall<Req, Resp> for H2Call
         if out.done || out.half_closed {
             return;
         }
-        out.pending.extend_from_slice(&frame);
+        out.queue(frame);
         out.half_close();
     }
 

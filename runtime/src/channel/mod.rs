@@ -205,7 +205,7 @@ impl Channel {
         };
         let spec = CallSpec {
             path: method.full_path(),
-            codec: Arc::new(method.codec().clone()),
+            codec: Box::new(method.codec().clone()),
             executor: executor.clone(),
             deadline,
             max_inbound: options.max_inbound_message_size(),
