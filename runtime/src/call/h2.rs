@@ -40,9 +40,18 @@ use crate::sync::{Mutex, atomic::AtomicBool, atomic::Ordering, lock};
 
 /// A ready HTTP/2 connection, as a call needs it: where to open streams and
 /// what to put in their headers.
+///
+/// Cloning it clones h2's `SendRequest`, which takes h2's connection-wide
+/// lock (so does dropping one): a call makes exactly one clone, and moves
+/// it into the call.
 #[derive(Clone)]
 pub(crate) struct H2Transport {
     pub(crate) send: SendRequest<Bytes>,
+    pub(crate) common: Arc<TransportCommon>,
+}
+
+/// What every call on one connection shares, besides the stream opener.
+pub(crate) struct TransportCommon {
     pub(crate) runtime: tokio::runtime::Handle,
     pub(crate) scheme: Scheme,
     pub(crate) authority: Authority,
@@ -57,7 +66,7 @@ pub(crate) struct H2Transport {
 impl H2Transport {
     /// Whether new streams on this connection are bound to fail.
     pub(crate) fn is_broken(&self) -> bool {
-        self.broken.load(Ordering::Acquire)
+        self.common.broken.load(Ordering::Acquire)
     }
 }
 
@@ -80,7 +89,9 @@ pub(crate) struct H2Call<Req, Resp> {
 }
 
 struct Shared<Req, Resp> {
-    transport: H2Transport,
+    transport: Arc<TransportCommon>,
+    /// The connection's stream opener, taken by `start`.
+    opener: Mutex<Option<SendRequest<Bytes>>>,
     spec: CallSpec<Req, Resp>,
     out: Mutex<Outbound>,
     inbound: Mutex<Inbound<Resp>>,
@@ -161,9 +172,11 @@ const OUTBOUND_RESERVE: usize = 64 * 1024;
 impl<Req: Send + 'static, Resp: Send + 'static> H2Call<Req, Resp> {
     /// A call that will open its stream on `transport` when started.
     pub(crate) fn new(transport: H2Transport, spec: CallSpec<Req, Resp>) -> Self {
+        let H2Transport { send, common } = transport;
         H2Call {
             shared: Arc::new(Shared {
-                transport,
+                transport: common,
+                opener: Mutex::new(Some(send)),
                 spec,
                 out: Mutex::new(Outbound::default()),
                 inbound: Mutex::new(Inbound::new()),
@@ -189,8 +202,11 @@ impl<Req: Send + 'static, Resp: Send + 'static> ClientCall<Req, Resp> for H2Call
             Ok(request) => request,
             Err(status) => return shared.fail(status),
         };
-        let mut send = shared.transport.send.clone();
+        let Some(mut send) = lock(&shared.opener).take() else {
+            return shared.fail(Status::internal("call started twice"));
+        };
         let opened = send.send_request(request, false);
+        drop(send);
         let mut out = lock(&shared.out);
         if out.done {
             // Cancelled while the request was being built.
@@ -400,7 +416,8 @@ impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
             return None;
         }
         let request = self.build_request(&replay.headers).ok()?;
-        let (response, mut stream) = transport.send.clone().send_request(request, false).ok()?;
+        let mut send = transport.send;
+        let (response, mut stream) = send.send_request(request, false).ok()?;
         tracing::debug!("retrying a call the server did not process on a new connection");
         for data in replay.sent {
             let _ = stream.send_data(data, false);

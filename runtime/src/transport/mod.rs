@@ -19,7 +19,7 @@ use http::uri::{Authority, Scheme};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
-use crate::call::h2::H2Transport;
+use crate::call::h2::{H2Transport, TransportCommon};
 use crate::call::replay::TransportSource;
 use crate::channel::target::Target;
 use crate::error_map::{status_from_connect, status_from_h2};
@@ -165,11 +165,13 @@ where
     }
     Ok(H2Transport {
         send,
-        runtime,
-        scheme: Scheme::HTTP,
-        authority,
-        user_agent: settings.user_agent.clone(),
-        broken,
-        source,
+        common: Arc::new(TransportCommon {
+            runtime,
+            scheme: Scheme::HTTP,
+            authority,
+            user_agent: settings.user_agent.clone(),
+            broken,
+            source,
+        }),
     })
 }
