@@ -12,6 +12,7 @@
 
 pub mod echo;
 pub mod mock;
+pub mod support;
 
 mod counters;
 mod handler;

@@ -6,7 +6,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use switchboard::call::{ClientCall, Listener};
-use switchboard::channel::BackoffConfig;
 use switchboard::executor::ThreadlessExecutor;
 use switchboard::stub::blocking_unary_call;
 use switchboard::{
@@ -14,26 +13,11 @@ use switchboard::{
     ProstCodec, Status,
 };
 use switchboard_tests::echo::{EchoRequest, EchoResponse};
+use switchboard_tests::support::{fast_backoff, hello};
 use switchboard_tests::{ECHO_UNARY_PATH, TonicServer, free_port};
 
 const UNARY: MethodDescriptor<EchoRequest, EchoResponse> =
     MethodDescriptor::new(ECHO_UNARY_PATH, MethodKind::Unary, ProstCodec);
-
-fn hello(message: &str) -> EchoRequest {
-    EchoRequest {
-        message: message.to_string(),
-        ..Default::default()
-    }
-}
-
-fn fast_backoff() -> BackoffConfig {
-    BackoffConfig {
-        initial_backoff: Duration::from_millis(50),
-        max_backoff: Duration::from_millis(200),
-        min_connect_timeout: Duration::from_secs(2),
-        ..BackoffConfig::default()
-    }
-}
 
 /// Polls `channel.state(false)` until it equals `want`, for at most 10 s.
 fn wait_for_state(channel: &Channel, want: ConnectivityState) -> ConnectivityState {

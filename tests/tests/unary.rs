@@ -8,13 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use switchboard::call::{ClientCall, Listener};
-use switchboard::channel::BackoffConfig;
 use switchboard::executor::ThreadlessExecutor;
 use switchboard::stub::{blocking_unary_call, future_unary_call};
 use switchboard::{
     CallOptions, Channel, Code, Metadata, MethodDescriptor, MethodKind, ProstCodec, Status,
 };
 use switchboard_tests::echo::{EchoRequest, EchoResponse};
+use switchboard_tests::support::{fast_backoff, hello};
 use switchboard_tests::{ECHO_UNARY_PATH, TonicServer, free_port};
 
 const UNARY: MethodDescriptor<EchoRequest, EchoResponse> =
@@ -24,22 +24,6 @@ fn channel(server: &TonicServer) -> Channel {
     Channel::builder(server.url())
         .build()
         .expect("valid target")
-}
-
-fn hello(message: &str) -> EchoRequest {
-    EchoRequest {
-        message: message.to_string(),
-        ..Default::default()
-    }
-}
-
-fn fast_backoff() -> BackoffConfig {
-    BackoffConfig {
-        initial_backoff: Duration::from_millis(50),
-        max_backoff: Duration::from_millis(200),
-        min_connect_timeout: Duration::from_secs(2),
-        ..BackoffConfig::default()
-    }
 }
 
 #[test]

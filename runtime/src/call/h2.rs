@@ -186,6 +186,21 @@ impl<Req: Send + 'static, Resp: Send + 'static> H2Call<Req, Resp> {
     }
 }
 
+impl<Req: Send + 'static, Resp: Send + 'static> H2Call<Req, Resp> {
+    /// Encodes one request message on the caller's thread; a failure
+    /// (too large, codec error) cancels the call with its status.
+    fn encode(&self, message: &Req) -> Option<BytesMut> {
+        let shared = &self.shared;
+        let encoded = encode_frame(
+            &*shared.spec.codec,
+            message,
+            shared.spec.max_outbound,
+            shared.message_encoding(),
+        );
+        encoded.map_err(|status| self.cancel(status)).ok()
+    }
+}
+
 impl<Req: Send + 'static, Resp: Send + 'static> ClientCall<Req, Resp> for H2Call<Req, Resp> {
     fn start(&self, listener: Box<dyn Listener<Resp>>, headers: Metadata) {
         let shared = &self.shared;
@@ -248,14 +263,8 @@ impl<Req: Send + 'static, Resp: Send + 'static> ClientCall<Req, Resp> for H2Call
 
     fn send_message(&self, message: Req) {
         let shared = &self.shared;
-        let frame = match encode_frame(
-            &*shared.spec.codec,
-            &message,
-            shared.spec.max_outbound,
-            shared.message_encoding(),
-        ) {
-            Ok(frame) => frame,
-            Err(status) => return self.cancel(status),
+        let Some(frame) = self.encode(&message) else {
+            return;
         };
         let mut out = lock(&shared.out);
         if out.done || out.half_closed {
@@ -280,14 +289,8 @@ impl<Req: Send + 'static, Resp: Send + 'static> ClientCall<Req, Resp> for H2Call
 
     fn send_last(&self, message: Req) {
         let shared = &self.shared;
-        let frame = match encode_frame(
-            &*shared.spec.codec,
-            &message,
-            shared.spec.max_outbound,
-            shared.message_encoding(),
-        ) {
-            Ok(frame) => frame,
-            Err(status) => return self.cancel(status),
+        let Some(frame) = self.encode(&message) else {
+            return;
         };
         let mut out = lock(&shared.out);
         if out.done || out.half_closed {
