@@ -187,22 +187,16 @@ impl Channel {
         C: Codec<Req, Resp> + Clone,
     {
         let inner = &self.inner;
-        let in_use = InUse::new(inner.clone());
-        let deadline = options.effective_deadline();
         let runtime = match inner.runtime() {
             Ok(runtime) => runtime,
-            Err(status) => {
-                let failed = Arc::new(FailedCall::new(status, executor));
-                return ChannelCall::new(failed, None, None, None, in_use);
-            }
+            Err(status) => return self.failed_call(status, executor),
         };
         let send_encoding = match options.compression().map(Encoding::from_name).transpose() {
             Ok(encoding) => encoding.flatten(),
-            Err(status) => {
-                let failed = Arc::new(FailedCall::new(status, executor));
-                return ChannelCall::new(failed, None, None, None, in_use);
-            }
+            Err(status) => return self.failed_call(status, executor),
         };
+        let in_use = InUse::new(inner.clone());
+        let deadline = options.effective_deadline();
         let spec = CallSpec {
             path: method.full_path(),
             codec: Box::new(method.codec().clone()),
