@@ -133,32 +133,31 @@ impl Outbound {
         if self.pending.is_empty() || self.done {
             return;
         }
-        let Some(stream) = self.stream.as_mut() else {
-            return;
-        };
-        let data = self.pending.split().freeze();
-        if let Some(replay) = self.replay.as_mut()
-            && !replay.record(&data)
-        {
-            self.replay = None;
-        }
-        // A failed send means the stream already ended; the driver reports why.
-        let _ = stream.send_data(data, false);
+        self.send_pending(false);
     }
 
     /// Sends the queued messages with END_STREAM (once there is a stream).
     fn half_close(&mut self) {
         self.half_closed = true;
-        let Some(stream) = self.stream.as_mut() else {
+        self.send_pending(true);
+    }
+
+    /// Hands everything queued to the stream, kept for a transparent retry
+    /// while the call may still be retried; a no-op without a stream.
+    fn send_pending(&mut self, end_of_stream: bool) {
+        if self.stream.is_none() {
             return;
-        };
+        }
         let data = self.pending.split().freeze();
         if let Some(replay) = self.replay.as_mut()
             && !replay.record(&data)
         {
             self.replay = None;
         }
-        let _ = stream.send_data(data, true);
+        if let Some(stream) = self.stream.as_mut() {
+            // A failed send means the stream already ended; the driver reports why.
+            let _ = stream.send_data(data, end_of_stream);
+        }
     }
 }
 
