@@ -128,6 +128,16 @@ impl ThreadlessExecutor {
         self.run_all(tasks)
     }
 
+    /// Whether someone waits on this executor now: a thread parked in
+    /// [`wait_and_drain`](Self::wait_and_drain), or a future whose waker
+    /// [`poll_drain`](Self::poll_drain) registered. A hint, stale as soon
+    /// as it is read: the transport uses it to choose where work runs,
+    /// never for correctness.
+    pub(crate) fn has_waiter(&self) -> bool {
+        let state = lock(&self.shared.state);
+        state.thread_parked || state.waker.is_some()
+    }
+
     /// Stops accepting tasks: queued and later tasks are dropped unrun.
     ///
     /// The waiter calls this once it no longer drains (its call closed, or

@@ -60,6 +60,7 @@ pub mod status;
 pub mod stub;
 mod sync;
 mod transport;
+mod wake_batch;
 
 pub use channel::{Channel, ChannelBuilder, ConnectivityState};
 pub use codec::{Codec, ProstCodec};

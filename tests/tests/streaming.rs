@@ -533,3 +533,51 @@ fn bidi_stress_sender_receiver_and_a_cancelling_third_thread() {
         );
     }
 }
+
+/// Data for a response nobody is reading yet (a stream not iterated, a
+/// future not polled) is still taken out of h2, up to the call's own buffer
+/// limit, so that it does not hold the connection's flow-control window
+/// shut for every other call on the connection.
+#[test]
+fn an_unread_stream_does_not_stall_the_other_calls_on_its_connection() {
+    const UNARY: MethodDescriptor<EchoRequest, EchoResponse> = MethodDescriptor::new(
+        switchboard_tests::ECHO_UNARY_PATH,
+        MethodKind::Unary,
+        ProstCodec,
+    );
+    let server = TonicServer::start();
+    let channel = Channel::builder(server.url())
+        .flow_control_windows(64 * 1024, 64 * 1024)
+        .build()
+        .expect("valid target");
+    let options = CallOptions::new().with_deadline_after(Duration::from_secs(10));
+    let warm = EchoRequest {
+        message: "warm".into(),
+        ..Default::default()
+    };
+    // A ready connection: the stream's request goes out now, not on the
+    // first `next`.
+    switchboard::stub::blocking_unary_call(&channel, &UNARY, &options, warm).expect("warm-up");
+    // Twice the connection window, for a stream not iterated yet.
+    let unread = blocking_server_streaming_call(
+        &channel,
+        &SERVER_STREAM,
+        &CallOptions::new(),
+        stream_of(128, 1024),
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    for i in 0..10 {
+        let request = EchoRequest {
+            message: format!("call {i}"),
+            payload: vec![1; 1024],
+            ..Default::default()
+        };
+        let reply = switchboard::stub::blocking_unary_call(&channel, &UNARY, &options, request)
+            .expect("a call next to an unread stream completes");
+        assert_eq!(reply.message, format!("call {i}"));
+    }
+    let messages: Vec<_> = unread
+        .collect::<Result<_, _>>()
+        .expect("the stream ends OK");
+    assert_eq!(messages.len(), 128);
+}

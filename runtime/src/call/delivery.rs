@@ -179,6 +179,15 @@ impl<Resp> Inbound<Resp> {
         }
     }
 
+    /// Whether [`next_step`](Self::next_step) has something to deliver now.
+    pub(crate) fn has_work(&self) -> bool {
+        !self.closed
+            && self.listener.is_some()
+            && (self.headers.is_some()
+                || self.close.is_some()
+                || (self.demand > 0 && !self.messages.is_empty()))
+    }
+
     /// Whether an end is recorded (delivered or not).
     pub(crate) fn is_closing(&self) -> bool {
         self.close.is_some()

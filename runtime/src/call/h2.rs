@@ -8,15 +8,19 @@
 //! RST_STREAM/GOAWAY mapped through [`crate::error_map`].
 //!
 //! Threads: `start`, `send_message`, `half_close`, `cancel` and `request` run
-//! on the caller's thread; encoding happens there. A small driver task on the
-//! channel's runtime reads the response and records events into the
-//! [`Inbound`] state; a pump task on the call's executor delivers them, so
-//! decoding and every listener callback run on the caller's thread. No lock
-//! is held while a listener runs.
+//! on the caller's thread; encoding happens there. The I/O thread only runs
+//! the connection: it reads frames into h2's per-stream buffers and wakes the
+//! call. The response reader is a future that the call's pump polls on the
+//! call's executor: it takes the response out of h2, deframes it and records
+//! events into the [`Inbound`] state, and the same pump delivers them. So
+//! reading, decoding and every listener callback run on the caller's thread,
+//! and a call costs the I/O thread no task of its own. No lock is held while
+//! the reader or a listener runs.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, Wake, Waker};
 
 use bytes::{Bytes, BytesMut};
 use h2::client::{ResponseFuture, SendRequest};
@@ -24,7 +28,6 @@ use h2::{RecvStream, SendStream};
 use http::header::{CONTENT_TYPE, HeaderValue, TE, USER_AGENT};
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{Method, Request, Uri};
-use tokio::task::AbortHandle;
 
 use crate::call::delivery::{Inbound, Step};
 use crate::call::replay::{Replay, TransportSource, unprocessed};
@@ -37,6 +40,7 @@ use crate::executor::ThreadlessExecutor;
 use crate::metadata::Metadata;
 use crate::status::Status;
 use crate::sync::{Mutex, atomic::AtomicBool, atomic::Ordering, lock};
+use crate::wake_batch::{self, Deferred};
 
 /// A ready HTTP/2 connection, as a call needs it: where to open streams and
 /// what to put in their headers.
@@ -84,7 +88,10 @@ pub(crate) struct CallSpec<Req, Resp> {
 }
 
 /// One gRPC call on one HTTP/2 stream.
-pub(crate) struct H2Call<Req, Resp> {
+///
+/// Dropping it before the call ended cancels the call (RST_STREAM), so that
+/// nothing keeps reading a stream nobody will hear of.
+pub(crate) struct H2Call<Req: Send + 'static, Resp: Send + 'static> {
     shared: Arc<Shared<Req, Resp>>,
 }
 
@@ -95,8 +102,31 @@ struct Shared<Req, Resp> {
     spec: CallSpec<Req, Resp>,
     out: Mutex<Outbound>,
     inbound: Mutex<Inbound<Resp>>,
+    reader: Mutex<Reader>,
     /// Per-message compression switch (see `set_message_compression`).
     compress: AtomicBool,
+}
+
+/// The response reader ([`drive`]), polled by [`Shared::poll_reader`].
+type ReaderFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Where the response reader lives between polls.
+///
+/// The reader holds the call's shared state, and the state holds the reader:
+/// the cycle ends when the reader finishes (the server or the connection
+/// ended the stream) or is stopped (the call ended locally).
+#[derive(Default)]
+struct Reader {
+    future: Option<ReaderFuture>,
+    /// A poll is running; the future is out of its slot.
+    busy: bool,
+    /// Woken while `busy`: poll again before putting the future back.
+    again: bool,
+    /// The call ended locally: the reader is dropped and never polled again.
+    stopped: bool,
+    /// A wake-up is noted in the connection task's batch (see
+    /// [`crate::wake_batch`]) and will queue a pump.
+    wake_noted: bool,
 }
 
 #[derive(Default)]
@@ -105,7 +135,6 @@ struct Outbound {
     half_closed: bool,
     /// The stream is over for sending: reset, or the call closed.
     done: bool,
-    driver: Option<AbortHandle>,
     /// A sender waiting in `poll_ready`, woken when the stream ends.
     ready_waker: Option<Waker>,
     /// Encoded messages not yet handed to h2 (see `send_message`).
@@ -179,6 +208,7 @@ impl<Req: Send + 'static, Resp: Send + 'static> H2Call<Req, Resp> {
                 spec,
                 out: Mutex::new(Outbound::default()),
                 inbound: Mutex::new(Inbound::new()),
+                reader: Mutex::new(Reader::default()),
                 compress: AtomicBool::new(true),
             }),
         }
@@ -234,25 +264,34 @@ impl<Req: Send + 'static, Resp: Send + 'static> ClientCall<Req, Resp> for H2Call
             .source
             .as_ref()
             .map(|_| Replay::new(headers));
-        let driver = match opened {
+        let reader: ReaderFuture = match opened {
             Ok((response, stream)) => {
                 out.stream = Some(stream);
-                shared
-                    .transport
-                    .runtime
-                    .spawn(drive(shared.clone(), Ok(response)))
+                Box::pin(drive(shared.clone(), Ok(response)))
             }
             Err(error) => {
-                // The connection is going away under us: the driver retries
+                // The connection is going away under us: the reader retries
                 // on the next one, or reports this error.
                 shared.transport.broken.store(true, Ordering::Release);
-                shared
-                    .transport
-                    .runtime
-                    .spawn(drive(shared.clone(), Err(error)))
+                Box::pin(drive(shared.clone(), Err(error)))
             }
         };
-        out.driver = Some(driver.abort_handle());
+        drop(out);
+        {
+            let mut slot = lock(&shared.reader);
+            if slot.stopped {
+                // Cancelled meanwhile; drop the reader after the lock.
+                drop(slot);
+                return;
+            }
+            slot.future = Some(reader);
+        }
+        // The first poll registers the reader with h2; should it already
+        // have recorded something (an immediate failure), deliver it.
+        shared.poll_reader();
+        if lock(&shared.inbound).has_work() {
+            shared.schedule_pump();
+        }
     }
 
     fn request(&self, n: usize) {
@@ -337,7 +376,7 @@ impl<Req: Send + 'static, Resp: Send + 'static> ClientCall<Req, Resp> for H2Call
         }
         match stream.poll_capacity(cx) {
             Poll::Ready(Some(Ok(_))) => Poll::Ready(true),
-            // The stream ended; the driver reports how.
+            // The stream ended; the reader reports how.
             Poll::Ready(None) | Poll::Ready(Some(Err(_))) => Poll::Ready(false),
             Poll::Pending => {
                 out.ready_waker = Some(cx.waker().clone());
@@ -401,6 +440,14 @@ impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
         }
     }
 
+    /// [`fail`](Self::fail), from inside the reader: the pump that polls
+    /// the reader delivers the close, so nothing is scheduled.
+    fn reader_fail(&self, status: Status) {
+        if lock(&self.inbound).fail(status) {
+            self.reset_stream();
+        }
+    }
+
     /// Sends the call again on the channel's next ready connection, if it is
     /// still replayable; the new stream's response, or `None`.
     async fn retry(self: &Arc<Self>) -> Option<ResponseFuture> {
@@ -434,29 +481,24 @@ impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
     }
 
     /// Records the server's end of the call, from its trailers: delivered
-    /// after the messages before it.
-    fn remote_close(self: &Arc<Self>, status: Status, trailers: Metadata) {
-        // Forget the stream first: once the close is recorded the caller's
-        // pump may deliver it, and the close step resets any stream still
+    /// after the messages before it. Called by the reader, whose pump
+    /// delivers it.
+    fn remote_close(&self, status: Status, trailers: Metadata) {
+        // Forget the stream first: the close step resets any stream still
         // held (see `pump`).
         self.finish_stream();
-        if lock(&self.inbound).server_close(status, trailers) {
-            self.schedule_pump();
-        }
+        lock(&self.inbound).server_close(status, trailers);
     }
 
     /// Records the end of the call by the peer or the connection (reset,
     /// GOAWAY, broken connection): delivered after the messages that arrived
-    /// before it, like trailers.
-    fn transport_close(self: &Arc<Self>, status: Status) {
-        self.finish_stream();
-        if lock(&self.inbound).server_close(status, Metadata::new()) {
-            self.schedule_pump();
-        }
+    /// before it, like trailers. Called by the reader.
+    fn transport_close(&self, status: Status) {
+        self.remote_close(status, Metadata::new());
     }
 
     /// Sends RST_STREAM(CANCEL) unless the stream already ended, and stops
-    /// the driver.
+    /// the reader.
     fn reset_stream(&self) {
         let waker = {
             let mut out = lock(&self.out);
@@ -464,11 +506,15 @@ impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
             if let Some(mut stream) = out.stream.take() {
                 stream.send_reset(h2::Reason::CANCEL);
             }
-            if let Some(driver) = out.driver.take() {
-                driver.abort();
-            }
             out.ready_waker.take()
         };
+        let reader = {
+            let mut slot = lock(&self.reader);
+            slot.stopped = true;
+            slot.future.take()
+        };
+        // Dropped with no lock held: it drops h2 stream handles.
+        drop(reader);
         if let Some(waker) = waker {
             waker.wake();
         }
@@ -480,7 +526,6 @@ impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
             let mut out = lock(&self.out);
             out.done = true;
             out.stream = None;
-            out.driver = None;
             out.ready_waker.take()
         };
         if let Some(waker) = waker {
@@ -488,10 +533,68 @@ impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
         }
     }
 
-    /// Records an event without waking the caller; the driver wakes it
-    /// once per burst (see [`flush_on_pending`]).
+    /// Records an event for the pump to deliver.
     fn record(&self, event: impl FnOnce(&mut Inbound<Resp>)) {
         event(&mut lock(&self.inbound));
+    }
+
+    /// Polls the response reader, unless it finished or was stopped. If it
+    /// is being polled elsewhere, that poll runs again instead, so no wake-up
+    /// is lost. The reader's waker is the call itself (see the [`Wake`]
+    /// impl): h2 waking it queues a pump on the call's executor.
+    fn poll_reader(self: &Arc<Self>) {
+        let mut future = {
+            let mut slot = lock(&self.reader);
+            if slot.busy {
+                slot.again = true;
+                return;
+            }
+            let Some(future) = slot.future.take() else {
+                return;
+            };
+            slot.busy = true;
+            future
+        };
+        let waker = Waker::from(self.clone());
+        let mut cx = Context::from_waker(&waker);
+        loop {
+            let finished = future.as_mut().poll(&mut cx).is_ready();
+            let mut slot = lock(&self.reader);
+            if !finished && !slot.stopped && std::mem::take(&mut slot.again) {
+                continue;
+            }
+            slot.busy = false;
+            slot.again = false;
+            if !finished && !slot.stopped {
+                slot.future = Some(future);
+            }
+            // Otherwise the guard goes first, then the future: no lock is
+            // held while it drops.
+            return;
+        }
+    }
+
+    /// h2 has news for the reader: poll it again, on the call's executor,
+    /// once the connection task's current poll is over (if this runs inside
+    /// it).
+    fn wake_reader(self: &Arc<Self>) {
+        {
+            let mut slot = lock(&self.reader);
+            if slot.busy {
+                slot.again = true;
+                return;
+            }
+            if slot.future.is_none() || slot.wake_noted {
+                return;
+            }
+            slot.wake_noted = true;
+        }
+        if !wake_batch::defer(self.clone()) {
+            // h2 may call this with its own lock held: the reader, which
+            // takes that lock, must not run here. The caller's pump polls it.
+            lock(&self.reader).wake_noted = false;
+            self.schedule_pump();
+        }
     }
 
     /// Queues one pump task on the executor unless one is already queued.
@@ -507,9 +610,12 @@ impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
         self.spec.executor.execute(Box::new(move || shared.pump()));
     }
 
-    /// Delivers every step that can run now. Runs on the call's executor.
+    /// Polls the reader, then delivers every step that can run now. Runs on
+    /// the call's executor.
     fn pump(self: &Arc<Self>) {
+        // Cleared first: a wake-up from here on queues another pump.
         lock(&self.inbound).pump_queued = false;
+        self.poll_reader();
         loop {
             let Some(step) = lock(&self.inbound).next_step() else {
                 return;
@@ -539,23 +645,24 @@ impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
                             break;
                         }
                     }
-                    let reader = {
+                    let room = {
                         let mut inbound = lock(&self.inbound);
                         inbound.return_listener(listener);
-                        inbound.take_reader_if_room()
+                        inbound.take_reader_if_room().is_some()
                     };
-                    if let Some(reader) = reader {
-                        reader.wake();
-                    }
                     if let Err(status) = outcome {
                         self.fail(status);
+                    } else if room {
+                        // The reader was parked on a full queue: it reads on
+                        // in this pump.
+                        self.poll_reader();
                     }
                 }
                 Step::Close(mut listener, status, trailers) => {
                     // A stream still held here was ended locally (`cancel`,
                     // `fail`), whose own reset may not have run yet: reset it
                     // now, so the server always hears of it and the reader
-                    // stops. Streams the server ended were already
+                    // is dropped. Streams the server ended were already
                     // forgotten by `remote_close`/`transport_close`.
                     self.reset_stream();
                     if let Err(panic) = catch_user_panic("listener on_close", || {
@@ -574,7 +681,8 @@ impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
     }
 }
 
-/// Reads the response of one call on the channel's runtime.
+/// Reads the response of one call: the call's reader (see
+/// [`Shared::poll_reader`]).
 async fn drive<Req: Send + 'static, Resp: Send + 'static>(
     shared: Arc<Shared<Req, Resp>>,
     opened: Result<ResponseFuture, h2::Error>,
@@ -618,7 +726,7 @@ async fn drive<Req: Send + 'static, Resp: Send + 'static>(
     }
     if parts.status != http::StatusCode::OK {
         let status = Status::from_http_status(parts.status);
-        shared.fail(status);
+        shared.reader_fail(status);
         return;
     }
     let content_type = parts
@@ -627,7 +735,7 @@ async fn drive<Req: Send + 'static, Resp: Send + 'static>(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     if !content_type.starts_with("application/grpc") {
-        shared.fail(Status::unknown(format!(
+        shared.reader_fail(Status::unknown(format!(
             "server replied with content-type {content_type:?}, not application/grpc"
         )));
         return;
@@ -661,43 +769,15 @@ where
     .await
 }
 
-/// Awaits `future`; if it must wait and events were recorded since the last
-/// wake-up (`*dirty`), wakes the caller first. Headers, messages and
-/// trailers that arrive together thus cost the caller one wake-up, not three.
-async fn flush_on_pending<Req, Resp, F>(
-    shared: &Arc<Shared<Req, Resp>>,
-    dirty: &mut bool,
-    future: F,
-) -> F::Output
-where
-    Req: Send + 'static,
-    Resp: Send + 'static,
-    F: Future,
-{
-    let mut future = std::pin::pin!(future);
-    std::future::poll_fn(|cx| match future.as_mut().poll(cx) {
-        Poll::Ready(output) => Poll::Ready(output),
-        Poll::Pending => {
-            if std::mem::take(dirty) {
-                shared.schedule_pump();
-            }
-            Poll::Pending
-        }
-    })
-    .await
-}
-
 async fn read_body<Req: Send + 'static, Resp: Send + 'static>(
     shared: &Arc<Shared<Req, Resp>>,
     mut body: RecvStream,
     encoding: Result<Option<Encoding>, Status>,
 ) {
     let mut deframer = Deframer::new(shared.spec.max_inbound, encoding);
-    // The headers were just recorded, unannounced.
-    let mut dirty = true;
     loop {
-        flush_on_pending(shared, &mut dirty, room_to_read(shared)).await;
-        let Some(chunk) = flush_on_pending(shared, &mut dirty, body.data()).await else {
+        room_to_read(shared).await;
+        let Some(chunk) = body.data().await else {
             break;
         };
         let chunk = match chunk {
@@ -720,21 +800,20 @@ async fn read_body<Req: Send + 'static, Resp: Send + 'static>(
         if !messages.is_empty() {
             // One lock for the whole DATA frame's messages.
             shared.record(|inbound| messages.into_iter().for_each(|m| inbound.message(m)));
-            dirty = true;
         }
         if let Some(status) = failure {
-            return shared.fail(status);
+            return shared.reader_fail(status);
         }
         if shared.is_closing() {
             return;
         }
     }
     if !deframer.is_idle() {
-        return shared.fail(Status::internal(
+        return shared.reader_fail(Status::internal(
             "server ended the response in the middle of a message",
         ));
     }
-    let status = match flush_on_pending(shared, &mut dirty, body.trailers()).await {
+    let status = match body.trailers().await {
         Ok(Some(trailers)) => Status::from_header_map(&trailers).unwrap_or_else(|| {
             Status::internal("server ended the response without a grpc-status trailer")
         }),
@@ -743,4 +822,42 @@ async fn read_body<Req: Send + 'static, Resp: Send + 'static>(
     };
     let trailers = status.trailers().clone();
     shared.remote_close(status, trailers);
+}
+
+impl<Req: Send + 'static, Resp: Send + 'static> Wake for Shared<Req, Resp> {
+    fn wake(self: Arc<Self>) {
+        self.wake_reader();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.wake_reader();
+    }
+}
+
+impl<Req: Send + 'static, Resp: Send + 'static> Deferred for Shared<Req, Resp> {
+    fn run_deferred(self: Arc<Self>) {
+        lock(&self.reader).wake_noted = false;
+        if self.spec.executor.has_waiter() {
+            // The caller waits: it reads, off the I/O thread.
+            self.schedule_pump();
+            return;
+        }
+        // Nobody waits (a future not polled yet, an iterator not iterated):
+        // read here, on the connection task's thread with h2's lock free,
+        // so what arrived leaves h2 and its flow-control windows reopen
+        // whether or not the caller ever comes; other calls on the
+        // connection must not wait for this one's caller.
+        self.poll_reader();
+        if lock(&self.inbound).has_work() {
+            self.schedule_pump();
+        }
+    }
+}
+
+impl<Req: Send + 'static, Resp: Send + 'static> Drop for H2Call<Req, Resp> {
+    fn drop(&mut self) {
+        // A no-op once the call ended; otherwise it also breaks the cycle
+        // between the call's state and its reader (see `Reader`).
+        self.cancel(Status::cancelled("the call was dropped before it ended"));
+    }
 }

@@ -25,6 +25,7 @@ use crate::channel::target::Target;
 use crate::error_map::{status_from_connect, status_from_h2};
 use crate::status::Status;
 use crate::sync::atomic::{AtomicBool, Ordering};
+use crate::wake_batch;
 
 /// How long a new connection waits for the server's SETTINGS (see
 /// `handshake`) before it is used anyway.
@@ -138,7 +139,9 @@ where
     let broken_on_end = broken.clone();
     let label = target.to_string();
     let driver = runtime.spawn(async move {
-        let status = match connection.await {
+        let mut connection = std::pin::pin!(connection);
+        let ended = std::future::poll_fn(|cx| wake_batch::batched(|| connection.as_mut().poll(cx)));
+        let status = match ended.await {
             Ok(()) => Status::unavailable(format!("connection to {label} closed")),
             Err(e) => status_from_h2(&e, &format!("connection to {label}")),
         };
