@@ -34,7 +34,7 @@ pub(crate) enum Step<Resp> {
     /// Deliver the response headers.
     Headers(Box<dyn Listener<Resp>>, Metadata),
     /// Decode and deliver these messages, in order (one lock for many).
-    Messages(Box<dyn Listener<Resp>>, Vec<Frame>),
+    Messages(Box<dyn Listener<Resp>>, VecDeque<Frame>),
     /// Deliver the close; the listener is not given back.
     Close(Box<dyn Listener<Resp>>, Status, Metadata),
 }
@@ -219,7 +219,13 @@ impl<Resp> Inbound<Resp> {
         let n = self.demand.min(self.messages.len());
         if n > 0 {
             self.demand -= n;
-            let batch: Vec<Frame> = self.messages.drain(..n).collect();
+            let batch: VecDeque<Frame> = if n == self.messages.len() {
+                // All of them (a unary response's one): hand over the queue
+                // itself rather than copying it.
+                std::mem::take(&mut self.messages)
+            } else {
+                self.messages.drain(..n).collect()
+            };
             self.queued_bytes -= batch.iter().map(|f| f.data.len()).sum::<usize>();
             return Some(Step::Messages(listener, batch));
         }

@@ -25,7 +25,9 @@ use std::task::{Context, Poll, Wake, Waker};
 use bytes::{Bytes, BytesMut};
 use h2::client::{ResponseFuture, SendRequest};
 use h2::{RecvStream, SendStream};
-use http::header::{CONTENT_TYPE, HeaderValue, TE, USER_AGENT};
+// Names built with `from_static`: a `&str` name that is not a standard
+// header is copied into a new allocation on every insert.
+use http::header::{CONTENT_TYPE, HeaderName, HeaderValue, TE, USER_AGENT};
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{Method, Request, Uri};
 
@@ -177,7 +179,9 @@ impl Outbound {
         if self.stream.is_none() {
             return;
         }
-        let data = self.pending.split().freeze();
+        // Taken whole, not split: splitting would first move the buffer
+        // into a shared allocation.
+        let data = std::mem::take(&mut self.pending).freeze();
         if let Some(replay) = self.replay.as_mut()
             && !replay.record(&data)
         {
@@ -295,8 +299,16 @@ impl<Req: Send + 'static, Resp: Send + 'static> ClientCall<Req, Resp> for H2Call
     }
 
     fn request(&self, n: usize) {
-        lock(&self.shared.inbound).request(n);
-        self.shared.schedule_pump();
+        let work = {
+            let mut inbound = lock(&self.shared.inbound);
+            inbound.request(n);
+            inbound.has_work()
+        };
+        // Messages may be waiting for this demand; otherwise the next
+        // event schedules the pump.
+        if work {
+            self.shared.schedule_pump();
+        }
     }
 
     fn send_message(&self, message: Req) {
@@ -415,16 +427,19 @@ impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
         headers.insert(TE, HeaderValue::from_static("trailers"));
         headers.insert(USER_AGENT, self.transport.user_agent.clone());
         headers.insert(
-            "grpc-accept-encoding",
+            HeaderName::from_static("grpc-accept-encoding"),
             HeaderValue::from_static(ACCEPT_ENCODING),
         );
         if let Some(encoding) = self.spec.send_encoding {
-            headers.insert("grpc-encoding", HeaderValue::from_static(encoding.name()));
+            headers.insert(
+                HeaderName::from_static("grpc-encoding"),
+                HeaderValue::from_static(encoding.name()),
+            );
         }
         if let Some(deadline) = self.spec.deadline {
             let timeout = encode_grpc_timeout(deadline.remaining());
             if let Ok(value) = HeaderValue::from_str(&timeout) {
-                headers.insert("grpc-timeout", value);
+                headers.insert(HeaderName::from_static("grpc-timeout"), value);
             }
         }
         metadata.write_to(headers);
@@ -468,7 +483,7 @@ impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
         let mut send = transport.send;
         let (response, mut stream) = send.send_request(request, false).ok()?;
         tracing::debug!("retrying a call the server did not process on a new connection");
-        for data in replay.sent {
+        for data in replay.sent() {
             let _ = stream.send_data(data, false);
         }
         out.stream = Some(stream);
@@ -789,18 +804,17 @@ async fn read_body<Req: Send + 'static, Resp: Send + 'static>(
         };
         let _ = body.flow_control().release_capacity(chunk.len());
         deframer.push(chunk);
-        let mut messages = Vec::new();
-        let failure = loop {
-            match deframer.next_message() {
-                Ok(Some(message)) => messages.push(message),
-                Ok(None) => break None,
-                Err(status) => break Some(status),
+        // One lock for the whole DATA frame's messages.
+        let failure = {
+            let mut inbound = lock(&shared.inbound);
+            loop {
+                match deframer.next_message() {
+                    Ok(Some(message)) => inbound.message(message),
+                    Ok(None) => break None,
+                    Err(status) => break Some(status),
+                }
             }
         };
-        if !messages.is_empty() {
-            // One lock for the whole DATA frame's messages.
-            shared.record(|inbound| messages.into_iter().for_each(|m| inbound.message(m)));
-        }
         if let Some(status) = failure {
             return shared.reader_fail(status);
         }
@@ -856,8 +870,10 @@ impl<Req: Send + 'static, Resp: Send + 'static> Deferred for Shared<Req, Resp> {
 
 impl<Req: Send + 'static, Resp: Send + 'static> Drop for H2Call<Req, Resp> {
     fn drop(&mut self) {
-        // A no-op once the call ended; otherwise it also breaks the cycle
-        // between the call's state and its reader (see `Reader`).
-        self.cancel(Status::cancelled("the call was dropped before it ended"));
+        // Nothing to do once the call ended; otherwise this also breaks the
+        // cycle between the call's state and its reader (see `Reader`).
+        if !lock(&self.shared.inbound).is_closing() {
+            self.cancel(Status::cancelled("the call was dropped before it ended"));
+        }
     }
 }

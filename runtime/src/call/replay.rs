@@ -34,8 +34,11 @@ pub(crate) trait TransportSource: Send + Sync {
 pub(crate) struct Replay {
     /// The request metadata given at `start`.
     pub(crate) headers: Metadata,
-    /// DATA handed to h2, in order.
-    pub(crate) sent: Vec<Bytes>,
+    /// The first DATA handed to h2 (a unary call's only one), kept apart so
+    /// that the common case needs no list.
+    first: Option<Bytes>,
+    /// Later DATA, in order.
+    more: Vec<Bytes>,
     sent_len: usize,
 }
 
@@ -43,7 +46,8 @@ impl Replay {
     pub(crate) fn new(headers: Metadata) -> Replay {
         Replay {
             headers,
-            sent: Vec::new(),
+            first: None,
+            more: Vec::new(),
             sent_len: 0,
         }
     }
@@ -51,8 +55,17 @@ impl Replay {
     /// Records DATA sent; false once the call sent too much to replay.
     pub(crate) fn record(&mut self, data: &Bytes) -> bool {
         self.sent_len += data.len();
-        self.sent.push(data.clone());
+        if self.first.is_none() {
+            self.first = Some(data.clone());
+        } else {
+            self.more.push(data.clone());
+        }
         self.sent_len <= REPLAY_LIMIT
+    }
+
+    /// The DATA sent, in order.
+    pub(crate) fn sent(self) -> impl Iterator<Item = Bytes> {
+        self.first.into_iter().chain(self.more)
     }
 }
 
