@@ -581,3 +581,29 @@ fn an_unread_stream_does_not_stall_the_other_calls_on_its_connection() {
         .expect("the stream ends OK");
     assert_eq!(messages.len(), 128);
 }
+
+/// A call made by hand and dropped before its end, without `cancel`, is
+/// cancelled: the server hears of it and nothing keeps reading its stream.
+#[test]
+fn dropping_a_call_made_by_hand_cancels_it_on_the_server() {
+    let server = TonicServer::start();
+    let channel = channel(&server);
+    // Warm the channel so the call below is a real stream at once.
+    blocking_client_streaming_call(&channel, &CLIENT_STREAM, &no_options(), [echo("warm")])
+        .unwrap();
+    let executor = ThreadlessExecutor::new();
+    let call = channel.new_call(&SERVER_STREAM, &no_options(), executor.clone());
+    call.start(Box::new(Ignore), Metadata::new());
+    call.request(1);
+    call.send_last(StreamRequest {
+        sleep_ms: 5,
+        ..stream_of(100_000, 1)
+    });
+    // Let the stream get going on the server, then walk away from it.
+    std::thread::sleep(Duration::from_millis(100));
+    drop(call);
+    assert!(
+        server.wait_for_cancelled(1, Duration::from_secs(10)),
+        "server never saw the dropped call end"
+    );
+}

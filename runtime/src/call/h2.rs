@@ -188,7 +188,7 @@ impl Outbound {
             self.replay = None;
         }
         if let Some(stream) = self.stream.as_mut() {
-            // A failed send means the stream already ended; the driver reports why.
+            // A failed send means the stream already ended; the reader reports why.
             let _ = stream.send_data(data, end_of_stream);
         }
     }
