@@ -41,7 +41,7 @@ use crate::error_map::status_from_h2;
 use crate::executor::ThreadlessExecutor;
 use crate::metadata::Metadata;
 use crate::status::Status;
-use crate::sync::{Mutex, atomic::AtomicBool, atomic::Ordering, lock};
+use crate::sync::{Mutex, MutexGuard, atomic::AtomicBool, atomic::Ordering, lock};
 use crate::wake_batch::{self, Deferred};
 
 /// A ready HTTP/2 connection, as a call needs it: where to open streams and
@@ -232,6 +232,19 @@ impl<Req: Send + 'static, Resp: Send + 'static> H2Call<Req, Resp> {
         );
         encoded.map_err(|status| self.cancel(status)).ok()
     }
+
+    /// Encodes `message` and queues it for sending; the outbound state,
+    /// still locked, or `None` if the message was not queued (encoding
+    /// failed, or the call no longer sends).
+    fn queue_message(&self, message: &Req) -> Option<MutexGuard<'_, Outbound>> {
+        let frame = self.encode(message)?;
+        let mut out = lock(&self.shared.out);
+        if out.done || out.half_closed {
+            return None;
+        }
+        out.queue(frame);
+        Some(out)
+    }
 }
 
 impl<Req: Send + 'static, Resp: Send + 'static> ClientCall<Req, Resp> for H2Call<Req, Resp> {
@@ -292,10 +305,7 @@ impl<Req: Send + 'static, Resp: Send + 'static> ClientCall<Req, Resp> for H2Call
         }
         // The first poll registers the reader with h2; should it already
         // have recorded something (an immediate failure), deliver it.
-        shared.poll_reader();
-        if lock(&shared.inbound).has_work() {
-            shared.schedule_pump();
-        }
+        shared.read_now();
     }
 
     fn request(&self, n: usize) {
@@ -312,15 +322,9 @@ impl<Req: Send + 'static, Resp: Send + 'static> ClientCall<Req, Resp> for H2Call
     }
 
     fn send_message(&self, message: Req) {
-        let shared = &self.shared;
-        let Some(frame) = self.encode(&message) else {
+        let Some(mut out) = self.queue_message(&message) else {
             return;
         };
-        let mut out = lock(&shared.out);
-        if out.done || out.half_closed {
-            return;
-        }
-        out.queue(frame);
         if out.pending.len() >= FLUSH_THRESHOLD {
             out.flush();
         } else if !out.flush_scheduled {
@@ -338,16 +342,9 @@ impl<Req: Send + 'static, Resp: Send + 'static> ClientCall<Req, Resp> for H2Call
     }
 
     fn send_last(&self, message: Req) {
-        let shared = &self.shared;
-        let Some(frame) = self.encode(&message) else {
-            return;
-        };
-        let mut out = lock(&shared.out);
-        if out.done || out.half_closed {
-            return;
+        if let Some(mut out) = self.queue_message(&message) {
+            out.half_close();
         }
-        out.queue(frame);
-        out.half_close();
     }
 
     fn set_message_compression(&self, enabled: bool) {
@@ -448,19 +445,20 @@ impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
 
     /// Closes the call locally with `status` and resets the stream.
     fn fail(self: &Arc<Self>, status: Status) {
-        let recorded = lock(&self.inbound).fail(status);
-        if recorded {
-            self.reset_stream();
+        if self.record_failure(status) {
             self.schedule_pump();
         }
     }
 
-    /// [`fail`](Self::fail), from inside the reader: the pump that polls
-    /// the reader delivers the close, so nothing is scheduled.
-    fn reader_fail(&self, status: Status) {
-        if lock(&self.inbound).fail(status) {
+    /// [`fail`](Self::fail) without scheduling the pump, for the reader:
+    /// the pump that polls the reader delivers the close. Returns whether
+    /// the failure was recorded (no end was recorded before).
+    fn record_failure(&self, status: Status) -> bool {
+        let recorded = lock(&self.inbound).fail(status);
+        if recorded {
             self.reset_stream();
         }
+        recorded
     }
 
     /// Sends the call again on the channel's next ready connection, if it is
@@ -548,11 +546,6 @@ impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
         }
     }
 
-    /// Records an event for the pump to deliver.
-    fn record(&self, event: impl FnOnce(&mut Inbound<Resp>)) {
-        event(&mut lock(&self.inbound));
-    }
-
     /// Polls the response reader, unless it finished or was stopped. If it
     /// is being polled elsewhere, that poll runs again instead, so no wake-up
     /// is lost. The reader's waker is the call itself (see the [`Wake`]
@@ -586,6 +579,15 @@ impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
             // Otherwise the guard goes first, then the future: no lock is
             // held while it drops.
             return;
+        }
+    }
+
+    /// Polls the reader on this thread, and queues a pump if that gave the
+    /// caller something to deliver.
+    fn read_now(self: &Arc<Self>) {
+        self.poll_reader();
+        if lock(&self.inbound).has_work() {
+            self.schedule_pump();
         }
     }
 
@@ -741,7 +743,7 @@ async fn drive<Req: Send + 'static, Resp: Send + 'static>(
     }
     if parts.status != http::StatusCode::OK {
         let status = Status::from_http_status(parts.status);
-        shared.reader_fail(status);
+        shared.record_failure(status);
         return;
     }
     let content_type = parts
@@ -750,7 +752,7 @@ async fn drive<Req: Send + 'static, Resp: Send + 'static>(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     if !content_type.starts_with("application/grpc") {
-        shared.reader_fail(Status::unknown(format!(
+        shared.record_failure(Status::unknown(format!(
             "server replied with content-type {content_type:?}, not application/grpc"
         )));
         return;
@@ -760,7 +762,7 @@ async fn drive<Req: Send + 'static, Resp: Send + 'static>(
         Some(Ok(name)) => Encoding::from_name(name),
         Some(Err(_)) => Err(Status::internal("grpc-encoding is not ASCII")),
     };
-    shared.record(|inbound| inbound.headers(Metadata::from_headers(&parts.headers)));
+    lock(&shared.inbound).headers(Metadata::from_headers(&parts.headers));
     read_body(&shared, body, encoding).await;
 }
 
@@ -816,16 +818,18 @@ async fn read_body<Req: Send + 'static, Resp: Send + 'static>(
             }
         };
         if let Some(status) = failure {
-            return shared.reader_fail(status);
+            shared.record_failure(status);
+            return;
         }
         if shared.is_closing() {
             return;
         }
     }
     if !deframer.is_idle() {
-        return shared.reader_fail(Status::internal(
+        shared.record_failure(Status::internal(
             "server ended the response in the middle of a message",
         ));
+        return;
     }
     let status = match body.trailers().await {
         Ok(Some(trailers)) => Status::from_header_map(&trailers).unwrap_or_else(|| {
@@ -861,10 +865,7 @@ impl<Req: Send + 'static, Resp: Send + 'static> Deferred for Shared<Req, Resp> {
         // so what arrived leaves h2 and its flow-control windows reopen
         // whether or not the caller ever comes; other calls on the
         // connection must not wait for this one's caller.
-        self.poll_reader();
-        if lock(&self.inbound).has_work() {
-            self.schedule_pump();
-        }
+        self.read_now();
     }
 }
 
@@ -872,7 +873,7 @@ impl<Req: Send + 'static, Resp: Send + 'static> Drop for H2Call<Req, Resp> {
     fn drop(&mut self) {
         // Nothing to do once the call ended; otherwise this also breaks the
         // cycle between the call's state and its reader (see `Reader`).
-        if !lock(&self.shared.inbound).is_closing() {
+        if !self.shared.is_closing() {
             self.cancel(Status::cancelled("the call was dropped before it ended"));
         }
     }
