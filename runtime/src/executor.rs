@@ -18,6 +18,9 @@
 //!   dropped, not run, with a `trace` event. Dropping a task never runs user
 //!   code, so a late task can neither panic nor hang anyone.
 //! - The lock is never held while a task runs (rule 7).
+//! - A task that panics does not unwind into the waiter: every task the
+//!   runtime queues already turns user panics into a call's status, so a
+//!   panic here is a bug; it is logged, and the other tasks still run.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -128,16 +131,6 @@ impl ThreadlessExecutor {
         self.run_all(tasks)
     }
 
-    /// Whether someone waits on this executor now: a thread parked in
-    /// [`wait_and_drain`](Self::wait_and_drain), or a future whose waker
-    /// [`poll_drain`](Self::poll_drain) registered. A hint, stale as soon
-    /// as it is read: the transport uses it to choose where work runs,
-    /// never for correctness.
-    pub(crate) fn has_waiter(&self) -> bool {
-        let state = lock(&self.shared.state);
-        state.thread_parked || state.waker.is_some()
-    }
-
     /// Stops accepting tasks: queued and later tasks are dropped unrun.
     ///
     /// The waiter calls this once it no longer drains (its call closed, or
@@ -186,7 +179,14 @@ impl ThreadlessExecutor {
     fn run_all(&self, mut tasks: VecDeque<Task>) -> usize {
         let n = tasks.len();
         for task in tasks.drain(..) {
-            task();
+            if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(task)) {
+                let detail = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                tracing::error!("a task on a call's executor panicked: {detail}");
+            }
         }
         let mut state = lock(&self.shared.state);
         if state.spare.capacity() == 0 && !state.shut_down {

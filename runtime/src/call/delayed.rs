@@ -4,23 +4,29 @@
 //! Everything the caller does is buffered, in order: `start`, `request`,
 //! `send_message`, `half_close`, `cancel`. When the channel gets a transport
 //! it creates the real call and calls [`DelayedClientCall::set_call`], which
-//! (rule 5 of the design):
-//! 1. starts the real call synchronously, on the channel's thread;
-//! 2. returns a drain task, to be run on the call's own executor, that replays
-//!    the buffered operations in order and then switches the call to
-//!    pass-through.
+//! (rule 5 of the design) replays the buffered operations on the real call,
+//! in order, synchronously, on the channel's thread, and then switches the
+//! call to pass-through. The replay runs no user code but the codec, so it
+//! need not wait for the caller: a call starts when the stub method is
+//! called, even on a cold channel whose future nobody polls yet, and a
+//! cancel or deadline that lands meanwhile reaches the wire at once.
 //!
-//! Listener callbacks from the real call pass through a gate that holds them
-//! back until the drain has finished, so the listener never hears of a
-//! response before the caller's buffered operations reached the real call.
+//! Listener callbacks are user code, so they alone go through the call's
+//! executor. The real call's callbacks pass through a gate that holds them
+//! until a task on that executor opens it, after the replay: the listener
+//! never hears of a response before the caller's buffered operations
+//! reached the real call, and always on the caller's thread. A listener
+//! that panics shuts the gate for good: nothing but a CANCELLED close
+//! reaches it after that.
 //!
 //! A cancel before `set_call` closes the call right away (its `on_close` is
 //! scheduled on the call's executor) and a later `set_call` is refused, so no
 //! stream is ever opened for it.
 //!
 //! ```text
-//!   pending ──set_call──► draining ──drain task done──► pass-through
-//!      │                      │ (ops still buffered)
+//!   pending ──set_call──► draining ──replay done──► pass-through
+//!      │                 (set_call's thread; ops
+//!      │                  added meanwhile replay too)
 //!      └──cancel──► cancelled (set_call refused)
 //! ```
 
@@ -30,7 +36,7 @@ use std::task::{Context, Poll, Waker};
 
 use crate::call::failed::close_on;
 use crate::call::{ClientCall, Listener, SharedCall, catch_user_panic};
-use crate::executor::{Task, ThreadlessExecutor};
+use crate::executor::ThreadlessExecutor;
 use crate::metadata::Metadata;
 use crate::status::Status;
 use crate::sync::{Mutex, lock};
@@ -90,57 +96,48 @@ impl<Req: Send + 'static, Resp: Send + 'static> DelayedClientCall<Req, Resp> {
         matches!(lock(&self.state).phase, Phase::Cancelled(_))
     }
 
-    /// Hands the call over to `real`.
-    ///
-    /// Starts `real` now if the caller already started this call, and
-    /// returns the task that replays the other buffered operations; run it on
-    /// this call's executor. Returns `None`, and leaves `real` unstarted, if
-    /// this call was cancelled or already has a real call.
-    pub fn set_call(self: &Arc<Self>, real: Arc<dyn ClientCall<Req, Resp>>) -> Option<Task> {
-        let start = {
+    /// Hands the call over to `real`: replays every buffered operation on
+    /// it now, in order, on this thread, then passes everything through.
+    /// The listener hears of `real` once a task on this call's executor
+    /// opened the gate. Returns false, and leaves `real` unstarted, if this
+    /// call was cancelled or already has a real call.
+    pub fn set_call(&self, real: Arc<dyn ClientCall<Req, Resp>>) -> bool {
+        {
             let mut state = lock(&self.state);
             if !matches!(state.phase, Phase::Pending) {
-                return None;
+                return false;
             }
             state.phase = Phase::Draining;
-            match state.ops.first() {
-                Some(Op::Start(..)) => Some(state.ops.remove(0)),
-                _ => None,
-            }
-        };
-        if let Some(Op::Start(listener, headers)) = start {
-            real.start(listener, headers);
         }
-        let this = self.clone();
-        Some(Box::new(move || this.drain(real)))
+        self.drain(real);
+        true
     }
 
-    /// Replays buffered operations until none is left, then passes through.
+    /// Replays buffered operations until none is left, then passes through
+    /// and has the executor open the gate.
     fn drain(&self, real: Arc<dyn ClientCall<Req, Resp>>) {
-        loop {
-            let (gate, waker) = {
+        let (gate, waker) = loop {
+            let ops = {
                 let mut state = lock(&self.state);
                 if state.ops.is_empty() {
                     state.phase = Phase::PassThrough(real.clone());
-                    (state.gate.take(), state.ready_waker.take())
-                } else {
-                    let ops = std::mem::take(&mut state.ops);
-                    drop(state);
-                    for op in ops {
-                        apply(&*real, op);
-                    }
-                    continue;
+                    break (state.gate.take(), state.ready_waker.take());
                 }
+                std::mem::take(&mut state.ops)
             };
-            if let Some(waker) = waker {
-                waker.wake();
+            for op in ops {
+                apply(&*real, op);
             }
-            if let Some(gate) = gate
-                && let Err(panic) = gate.open()
-            {
-                real.cancel(Status::cancelled(panic));
-            }
-            return;
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        if let Some(gate) = gate {
+            self.executor.execute(Box::new(move || {
+                if let Err(panic) = gate.open() {
+                    real.cancel(Status::cancelled(panic));
+                }
+            }));
         }
     }
 
@@ -283,7 +280,8 @@ enum Event<Resp> {
     Close(Status, Metadata),
 }
 
-/// Holds listener callbacks until the drain task opens it.
+/// Holds listener callbacks until a task on the call's executor opens it;
+/// shut for good once the listener panicked.
 struct Gate<Resp> {
     state: Mutex<GateState<Resp>>,
 }
@@ -292,6 +290,9 @@ struct GateState<Resp> {
     listener: Option<Box<dyn Listener<Resp>>>,
     held: VecDeque<Event<Resp>>,
     open: bool,
+    /// The listener panicked (the panic's message): later events are
+    /// dropped, and a close reaches it only as CANCELLED.
+    failed: Option<String>,
 }
 
 impl<Resp: Send + 'static> Gate<Resp> {
@@ -301,13 +302,19 @@ impl<Resp: Send + 'static> Gate<Resp> {
                 listener: Some(listener),
                 held: VecDeque::new(),
                 open: false,
+                failed: None,
             }),
         })
     }
 
-    /// Delivers `event` now if the gate is open, else holds it.
+    /// Delivers `event` now if the gate is open, else holds it. A listener
+    /// panic is re-raised, so that the real call cancels (rule 6).
     fn push(&self, event: Event<Resp>) {
         let mut state = lock(&self.state);
+        if let Some(panic) = state.failed.clone() {
+            drop(state);
+            return self.close_failed(event, panic);
+        }
         if !state.open || !state.held.is_empty() {
             state.held.push_back(event);
             return;
@@ -317,17 +324,37 @@ impl<Resp: Send + 'static> Gate<Resp> {
         };
         drop(state);
         let outcome = catch_user_panic("listener", || deliver(&mut *listener, event));
-        lock(&self.state).listener = Some(listener);
+        let mut state = lock(&self.state);
+        state.listener = Some(listener);
         if let Err(panic) = outcome {
-            // Let the real call see the panic, so it cancels and closes (rule 6).
+            state.failed = Some(panic.clone());
+            drop(state);
             std::panic::resume_unwind(Box::new(panic));
         }
     }
 
+    /// After a listener panic: a close reaches the listener as CANCELLED
+    /// with the panic's message; anything else is dropped.
+    fn close_failed(&self, event: Event<Resp>, panic: String) {
+        if !matches!(event, Event::Close(..)) {
+            return;
+        }
+        let Some(mut listener) = lock(&self.state).listener.take() else {
+            return;
+        };
+        let status = Status::cancelled(panic);
+        if let Err(again) = catch_user_panic("listener on_close", || {
+            listener.on_close(status, Metadata::new())
+        }) {
+            tracing::error!("{again}; the call was already closed");
+        }
+    }
+
     /// Delivers what was held, then lets later events straight through.
-    /// On a listener panic the held messages are dropped and a held close,
-    /// if any, is delivered as CANCELLED; the error says the caller must
-    /// cancel the real call if no close was held.
+    /// On a listener panic the gate shuts for good: the held messages are
+    /// dropped and a held close, if any, is delivered as CANCELLED; if none
+    /// was held, the error tells the caller to cancel the real call, whose
+    /// close then arrives as CANCELLED.
     fn open(&self) -> Result<(), String> {
         loop {
             let mut state = lock(&self.state);
@@ -335,38 +362,33 @@ impl<Resp: Send + 'static> Gate<Resp> {
                 state.open = true;
                 return Ok(());
             };
+            if state.failed.is_some() {
+                state.held.clear();
+                state.open = true;
+                return Ok(());
+            }
             let Some(mut listener) = state.listener.take() else {
                 state.held.clear();
                 state.open = true;
                 return Ok(());
             };
             drop(state);
-            let is_close = matches!(event, Event::Close(..));
             let outcome = catch_user_panic("listener", || deliver(&mut *listener, event));
             let mut state = lock(&self.state);
-            if is_close {
-                state.open = true;
-                state.held.clear();
-                if let Err(panic) = outcome {
-                    tracing::error!("{panic}; the call was already closed");
-                }
-                return Ok(());
-            }
+            state.listener = Some(listener);
             if let Err(panic) = outcome {
+                state.failed = Some(panic.clone());
                 let close = state.held.drain(..).find(|e| matches!(e, Event::Close(..)));
                 state.open = true;
                 drop(state);
-                if close.is_some() {
-                    let status = Status::cancelled(panic.clone());
-                    let _ = catch_user_panic("listener on_close", || {
-                        listener.on_close(status, Metadata::new())
-                    });
-                    return Ok(());
-                }
-                lock(&self.state).listener = Some(listener);
-                return Err(panic);
+                return match close {
+                    Some(close) => {
+                        self.close_failed(close, panic);
+                        Ok(())
+                    }
+                    None => Err(panic),
+                };
             }
-            state.listener = Some(listener);
         }
     }
 }

@@ -123,8 +123,15 @@ impl<Resp> Inbound<Resp> {
     }
 
     fn record_close(&mut self, status: Status, trailers: Metadata, after_messages: bool) -> bool {
-        if self.close.is_some() {
-            return false;
+        if let Some(close) = &self.close {
+            // A local error end (a deadline, a cancel) still replaces an
+            // end from the peer that waits for messages nobody requests
+            // (grpc-java's "stop delivery"): otherwise a caller who stops
+            // reading would never hear the deadline.
+            let waiting = !self.closed && close.after_messages && !self.messages.is_empty();
+            if after_messages || status.is_ok() || !waiting {
+                return false;
+            }
         }
         let after_messages = after_messages || status.is_ok();
         if !after_messages {
@@ -309,6 +316,28 @@ mod tests {
         assert_eq!(kinds(&mut i), Vec::<String>::new(), "waits for demand");
         i.request(1);
         assert_eq!(kinds(&mut i), ["message a", "close ABORTED"]);
+    }
+
+    #[test]
+    fn a_local_error_end_replaces_a_peer_end_that_waits_for_demand() {
+        let mut i = Inbound::new();
+        i.set_listener(Box::new(Nop));
+        i.message(frame(b"a"));
+        assert!(i.server_close(Status::ok(), Metadata::new()));
+        assert!(
+            i.close(Status::new(Code::DeadlineExceeded, "late"), Metadata::new()),
+            "the deadline replaces an OK end stuck behind an unrequested message"
+        );
+        assert_eq!(kinds(&mut i), ["close DEADLINE_EXCEEDED"]);
+    }
+
+    #[test]
+    fn a_deliverable_peer_end_is_not_replaced() {
+        let mut i = Inbound::new();
+        i.set_listener(Box::new(Nop));
+        assert!(i.server_close(Status::ok(), Metadata::new()));
+        assert!(!i.close(Status::cancelled("late"), Metadata::new()));
+        assert_eq!(kinds(&mut i), ["close OK"]);
     }
 
     #[test]

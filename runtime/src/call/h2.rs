@@ -42,6 +42,7 @@ use crate::executor::ThreadlessExecutor;
 use crate::metadata::Metadata;
 use crate::status::Status;
 use crate::sync::{Mutex, MutexGuard, atomic::AtomicBool, atomic::Ordering, lock};
+use crate::transport::window::StalledStreams;
 use crate::wake_batch::{self, Deferred};
 
 /// A ready HTTP/2 connection, as a call needs it: where to open streams and
@@ -64,6 +65,9 @@ pub(crate) struct TransportCommon {
     pub(crate) user_agent: HeaderValue,
     /// Set once the connection can take no new streams.
     pub(crate) broken: Arc<AtomicBool>,
+    /// Streams whose reader stopped at the per-call buffer limit; the
+    /// connection window grows for them.
+    pub(crate) stalled: Arc<StalledStreams>,
     /// Where a call that the server did not process gets its next
     /// connection (the channel); `None` disables transparent retry.
     pub(crate) source: Option<Arc<dyn TransportSource>>,
@@ -87,6 +91,12 @@ pub(crate) struct CallSpec<Req, Resp> {
     pub(crate) max_outbound: Option<usize>,
     /// How request messages are compressed (`grpc-encoding`), if at all.
     pub(crate) send_encoding: Option<Encoding>,
+    /// A unary or client-streaming call: a second response message is a
+    /// protocol violation that ends the call with INTERNAL at once.
+    pub(crate) single_response: bool,
+    /// A wait-for-ready call: a transparent retry waits through failed
+    /// connection attempts (until the deadline) instead of failing.
+    pub(crate) wait_for_ready: bool,
 }
 
 /// One gRPC call on one HTTP/2 stream.
@@ -224,12 +234,18 @@ impl<Req: Send + 'static, Resp: Send + 'static> H2Call<Req, Resp> {
     /// (too large, codec error) cancels the call with its status.
     fn encode(&self, message: &Req) -> Option<BytesMut> {
         let shared = &self.shared;
-        let encoded = encode_frame(
-            &*shared.spec.codec,
-            message,
-            shared.spec.max_outbound,
-            shared.message_encoding(),
-        );
+        // The codec is user code: a panic fails this call, nothing else
+        // (this may run on the I/O thread, replaying a pending call).
+        let encoded = catch_user_panic("Codec::encode", || {
+            encode_frame(
+                &*shared.spec.codec,
+                message,
+                shared.spec.max_outbound,
+                shared.message_encoding(),
+            )
+        })
+        .map_err(Status::internal)
+        .and_then(|encoded| encoded);
         encoded.map_err(|status| self.cancel(status)).ok()
     }
 
@@ -376,8 +392,14 @@ impl<Req: Send + 'static, Resp: Send + 'static> ClientCall<Req, Resp> for H2Call
             out.flush();
         }
         let Some(stream) = out.stream.as_mut() else {
-            // Not started: nothing is buffered in h2, sending just queues.
-            return Poll::Ready(true);
+            // No stream yet (not started, or waiting for a transparent
+            // retry's connection): messages queue here, up to about one
+            // window; then the sender waits until a stream takes them.
+            if out.pending.len() < OUTBOUND_RESERVE {
+                return Poll::Ready(true);
+            }
+            out.ready_waker = Some(cx.waker().clone());
+            return Poll::Pending;
         };
         stream.reserve_capacity(OUTBOUND_RESERVE);
         if stream.capacity() > 0 {
@@ -471,7 +493,7 @@ impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
             // Until the new stream is in place, sends queue up in `pending`.
             out.stream = None;
         }
-        let transport = source.next_ready().await.ok()?;
+        let transport = source.next_ready(self.spec.wait_for_ready).await.ok()?;
         let mut out = lock(&self.out);
         let replay = out.replay.take()?;
         if out.done {
@@ -489,6 +511,10 @@ impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
             out.half_close();
         } else {
             out.flush();
+        }
+        // A sender held back while there was no stream may go on.
+        if let Some(waker) = out.ready_waker.take() {
+            waker.wake();
         }
         Some(response)
     }
@@ -650,7 +676,11 @@ impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
                     let mut outcome = Ok(());
                     for frame in batch {
                         let body = frame.into_body(self.spec.max_inbound);
-                        outcome = match body.and_then(|body| self.spec.codec.decode(body)) {
+                        let decoded = body.and_then(|body| {
+                            catch_user_panic("Codec::decode", || self.spec.codec.decode(body))
+                                .map_err(Status::internal)?
+                        });
+                        outcome = match decoded {
                             Ok(message) => catch_user_panic("listener on_message", || {
                                 listener.on_message(message)
                             })
@@ -705,6 +735,9 @@ async fn drive<Req: Send + 'static, Resp: Send + 'static>(
     opened: Result<ResponseFuture, h2::Error>,
 ) {
     let mut opened = opened;
+    // Once for a stream the server refused (REFUSED_STREAM, above a
+    // GOAWAY): it may refuse again. A stream that never left this client
+    // may be retried as often as it takes (grpc-java's MISCARRIED).
     let mut retried = false;
     let response = loop {
         // `never_opened`: the stream could not even be opened, so the
@@ -717,7 +750,7 @@ async fn drive<Req: Send + 'static, Resp: Send + 'static>(
             Err(error) => (error, true),
         };
         let status = status_from_h2(&error, "waiting for response headers");
-        if retried || !(never_opened || unprocessed(&error)) {
+        if !(never_opened || (unprocessed(&error) && !retried)) {
             return shared.transport_close(status);
         }
         if never_opened || error.is_go_away() {
@@ -727,7 +760,7 @@ async fn drive<Req: Send + 'static, Resp: Send + 'static>(
         }
         match shared.retry().await {
             Some(response) => {
-                retried = true;
+                retried |= !never_opened;
                 opened = Ok(response);
             }
             None => return shared.transport_close(status),
@@ -774,12 +807,17 @@ where
     Req: Send + 'static,
     Resp: Send + 'static,
 {
+    // Counted as stalled while it waits, so the connection window makes
+    // room for what h2 holds of this stream (see `transport::window`).
+    let mut stall = None;
     std::future::poll_fn(|cx| {
         let mut inbound = lock(&shared.inbound);
         if inbound.has_room() {
             Poll::Ready(())
         } else {
             inbound.park_reader(cx.waker().clone());
+            drop(inbound);
+            stall.get_or_insert_with(|| shared.transport.stalled.stall());
             Poll::Pending
         }
     })
@@ -792,6 +830,7 @@ async fn read_body<Req: Send + 'static, Resp: Send + 'static>(
     encoding: Result<Option<Encoding>, Status>,
 ) {
     let mut deframer = Deframer::new(shared.spec.max_inbound, encoding);
+    let mut received = 0usize;
     loop {
         room_to_read(shared).await;
         let Some(chunk) = body.data().await else {
@@ -811,7 +850,15 @@ async fn read_body<Req: Send + 'static, Resp: Send + 'static>(
             let mut inbound = lock(&shared.inbound);
             loop {
                 match deframer.next_message() {
-                    Ok(Some(message)) => inbound.message(message),
+                    Ok(Some(_)) if shared.spec.single_response && received == 1 => {
+                        break Some(Status::internal(
+                            "server sent more than one response to a unary call",
+                        ));
+                    }
+                    Ok(Some(message)) => {
+                        received += 1;
+                        inbound.message(message);
+                    }
                     Ok(None) => break None,
                     Err(status) => break Some(status),
                 }
@@ -855,16 +902,13 @@ impl<Req: Send + 'static, Resp: Send + 'static> Wake for Shared<Req, Resp> {
 impl<Req: Send + 'static, Resp: Send + 'static> Deferred for Shared<Req, Resp> {
     fn run_deferred(self: Arc<Self>) {
         lock(&self.reader).wake_noted = false;
-        if self.spec.executor.has_waiter() {
-            // The caller waits: it reads, off the I/O thread.
-            self.schedule_pump();
-            return;
-        }
-        // Nobody waits (a future not polled yet, an iterator not iterated):
-        // read here, on the connection task's thread with h2's lock free,
-        // so what arrived leaves h2 and its flow-control windows reopen
-        // whether or not the caller ever comes; other calls on the
-        // connection must not wait for this one's caller.
+        // Read here, on the connection task's thread with h2's lock free,
+        // whether or not the caller waits: what arrived leaves h2 at once,
+        // so its flow-control windows reopen even if the caller never
+        // comes back (a future polled once and set aside, an iterator not
+        // iterated). Other calls on the connection never wait for this
+        // one's caller. Decoding and callbacks stay on the caller's
+        // executor: `read_now` queues a pump for them.
         self.read_now();
     }
 }

@@ -26,8 +26,13 @@ pub(crate) const REPLAY_LIMIT: usize = 64 * 1024;
 /// Where a retried call gets its next connection: the channel.
 pub(crate) trait TransportSource: Send + Sync {
     /// Resolves to a ready connection other than a broken one, connecting
-    /// if need be; fails like a connection attempt would.
-    fn next_ready(&self) -> Pin<Box<dyn Future<Output = Result<H2Transport, Status>> + Send>>;
+    /// if need be. Fails like a connection attempt would, unless
+    /// `wait_for_ready`: then it waits through failed attempts and fails
+    /// only when the channel shuts down (the call's deadline bounds it).
+    fn next_ready(
+        &self,
+        wait_for_ready: bool,
+    ) -> Pin<Box<dyn Future<Output = Result<H2Transport, Status>> + Send>>;
 }
 
 /// What a call sent, kept so it can be sent again.

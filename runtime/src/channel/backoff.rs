@@ -36,6 +36,50 @@ impl Default for BackoffConfig {
     }
 }
 
+/// The longest wait or connect timeout a backoff may name: a day. Longer
+/// values are refused by [`BackoffConfig::validate`], so that no arithmetic
+/// on them can overflow.
+const MAX_BACKOFF_DURATION: Duration = Duration::from_secs(24 * 3600);
+
+impl BackoffConfig {
+    /// Checks the settings, as [`ChannelBuilder::build`](crate::ChannelBuilder::build)
+    /// does: the multiplier is a finite number of at least 1, the jitter
+    /// is in `0..=1`, and every duration is at most a day, with
+    /// `initial_backoff <= max_backoff`. The error names the setting.
+    pub fn validate(&self) -> Result<(), String> {
+        if !self.multiplier.is_finite() || self.multiplier < 1.0 {
+            return Err(format!(
+                "backoff multiplier {} must be a finite number of at least 1",
+                self.multiplier
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.jitter) {
+            return Err(format!(
+                "backoff jitter {} must be between 0 and 1",
+                self.jitter
+            ));
+        }
+        for (name, value) in [
+            ("initial_backoff", self.initial_backoff),
+            ("max_backoff", self.max_backoff),
+            ("min_connect_timeout", self.min_connect_timeout),
+        ] {
+            if value > MAX_BACKOFF_DURATION {
+                return Err(format!(
+                    "backoff {name} {value:?} is longer than the limit of {MAX_BACKOFF_DURATION:?}"
+                ));
+            }
+        }
+        if self.initial_backoff > self.max_backoff {
+            return Err(format!(
+                "backoff initial_backoff {:?} is longer than max_backoff {:?}",
+                self.initial_backoff, self.max_backoff
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// The backoff state of one channel.
 #[derive(Debug)]
 pub(crate) struct Backoff {
@@ -68,9 +112,12 @@ impl Backoff {
     pub(crate) fn next_delay(&mut self) -> Duration {
         let base = self.current.as_secs_f64();
         let spread = self.config.jitter * (2.0 * self.uniform() - 1.0);
-        let delay = Duration::from_secs_f64((base * (1.0 + spread)).max(0.0));
+        // Validated settings keep these finite and small; `try_` keeps a
+        // bad value from ever panicking here all the same.
+        let delay = Duration::try_from_secs_f64((base * (1.0 + spread)).max(0.0))
+            .unwrap_or(self.config.max_backoff);
         let next = (base * self.config.multiplier).min(self.config.max_backoff.as_secs_f64());
-        self.current = Duration::from_secs_f64(next);
+        self.current = Duration::try_from_secs_f64(next).unwrap_or(self.config.max_backoff);
         delay
     }
 
@@ -102,6 +149,72 @@ mod tests {
         b.reset();
         let d = b.next_delay().as_secs_f64();
         assert!((0.8..=1.2).contains(&d));
+    }
+
+    #[test]
+    fn validation_names_the_bad_setting() {
+        assert_eq!(BackoffConfig::default().validate(), Ok(()));
+        let bad = |config: BackoffConfig, setting: &str| {
+            let error = config.validate().expect_err(setting);
+            assert!(error.contains(setting), "{error}");
+        };
+        let default = BackoffConfig::default;
+        bad(
+            BackoffConfig {
+                multiplier: -1.0,
+                ..default()
+            },
+            "multiplier",
+        );
+        bad(
+            BackoffConfig {
+                multiplier: f64::INFINITY,
+                ..default()
+            },
+            "multiplier",
+        );
+        bad(
+            BackoffConfig {
+                jitter: -0.1,
+                ..default()
+            },
+            "jitter",
+        );
+        bad(
+            BackoffConfig {
+                jitter: f64::NAN,
+                ..default()
+            },
+            "jitter",
+        );
+        bad(
+            BackoffConfig {
+                max_backoff: Duration::MAX,
+                ..default()
+            },
+            "max_backoff",
+        );
+        bad(
+            BackoffConfig {
+                initial_backoff: Duration::from_secs(200),
+                ..default()
+            },
+            "initial_backoff",
+        );
+    }
+
+    #[test]
+    fn a_bad_config_never_panics_the_schedule() {
+        let config = BackoffConfig {
+            multiplier: f64::MAX,
+            initial_backoff: Duration::MAX,
+            jitter: 1.0,
+            ..BackoffConfig::default()
+        };
+        let mut b = Backoff::new(config, 3);
+        for _ in 0..5 {
+            let _ = b.next_delay();
+        }
     }
 
     #[test]

@@ -7,9 +7,11 @@
 //! The deadline timer starts at `start` on the channel's runtime. When it
 //! fires it cancels the call with `DEADLINE_EXCEEDED`; a call still waiting
 //! for a connection says so in the message (rule 5). It is aborted as soon
-//! as the listener hears `on_close`, so finished calls hold no timer.
+//! as the listener hears `on_close`, or when the `ChannelCall` is dropped
+//! (a future dropped before its end), and it holds the call only weakly:
+//! no timer or call state outlives its call (rule 9).
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -20,6 +22,7 @@ use crate::channel::InUse;
 use crate::deadline::Deadline;
 use crate::metadata::Metadata;
 use crate::status::{Code, Status};
+use crate::sync::{Mutex, lock};
 
 /// A call made on a [`Channel`](crate::Channel).
 pub struct ChannelCall<Req, Resp> {
@@ -27,6 +30,8 @@ pub struct ChannelCall<Req, Resp> {
     delayed: Option<Arc<DelayedClientCall<Req, Resp>>>,
     deadline: Option<Deadline>,
     runtime: Option<tokio::runtime::Handle>,
+    /// The deadline timer, once started.
+    timer: Mutex<Option<AbortHandle>>,
     _in_use: InUse,
 }
 
@@ -43,26 +48,35 @@ impl<Req: Send + 'static, Resp: Send + 'static> ChannelCall<Req, Resp> {
             delayed,
             deadline,
             runtime,
+            timer: Mutex::new(None),
             _in_use: in_use,
         }
     }
 
     fn start_deadline_timer(&self, deadline: Deadline) -> Option<AbortHandle> {
         let runtime = self.runtime.as_ref()?;
-        let call = self.inner.clone();
-        let delayed = self.delayed.clone();
+        let call: Weak<dyn ClientCall<Req, Resp>> = Arc::downgrade(&self.inner);
+        let delayed = self.delayed.as_ref().map(Arc::downgrade);
         let started = Instant::now();
         let task = runtime.spawn(async move {
             tokio::time::sleep_until(tokio::time::Instant::from_std(deadline.instant())).await;
             let waited = started.elapsed().as_secs_f64();
-            let message = if delayed.is_some_and(|d| d.is_pending()) {
+            let Some(call) = call.upgrade() else {
+                return;
+            };
+            let pending = delayed
+                .and_then(|d| d.upgrade())
+                .is_some_and(|d| d.is_pending());
+            let message = if pending {
                 format!("deadline exceeded after {waited:.3}s while waiting for a ready connection")
             } else {
                 format!("deadline exceeded after {waited:.3}s")
             };
             call.cancel(Status::deadline_exceeded(message));
         });
-        Some(task.abort_handle())
+        let handle = task.abort_handle();
+        *lock(&self.timer) = Some(handle.clone());
+        Some(handle)
     }
 }
 
@@ -108,6 +122,14 @@ impl<Req: Send + 'static, Resp: Send + 'static> ClientCall<Req, Resp> for Channe
 
     fn poll_ready(&self, cx: &mut Context<'_>) -> Poll<bool> {
         self.inner.poll_ready(cx)
+    }
+}
+
+impl<Req, Resp> Drop for ChannelCall<Req, Resp> {
+    fn drop(&mut self) {
+        if let Some(timer) = lock(&self.timer).take() {
+            timer.abort();
+        }
     }
 }
 

@@ -19,7 +19,10 @@
 //! - A call on an IDLE channel starts connecting and waits as a pending call.
 //! - When a connection attempt fails, pending calls without wait-for-ready
 //!   fail with UNAVAILABLE; wait-for-ready calls keep waiting (until their
-//!   deadline). New fail-fast calls in TRANSIENT_FAILURE fail at once.
+//!   deadline). The failure is sticky, as in grpc-java's pick_first: until
+//!   a connection is READY again, new fail-fast calls fail at once with the
+//!   last error, also while a reconnect attempt is under way (the channel
+//!   then still reports TRANSIENT_FAILURE).
 //! - The channel retries with exponential backoff ([`BackoffConfig`]) until it
 //!   connects, shuts down, or the idle timeout passes with no call in use.
 //! - A READY channel with no call in use for the idle timeout closes its
@@ -49,7 +52,7 @@ use crate::call::{ClientCall, DelayedClientCall, FailedCall, SharedCall};
 use crate::codec::Codec;
 use crate::compression::Encoding;
 use crate::executor::ThreadlessExecutor;
-use crate::method::MethodDescriptor;
+use crate::method::{MethodDescriptor, MethodKind};
 use crate::options::CallOptions;
 use crate::status::Status;
 use crate::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -76,6 +79,9 @@ pub enum ConnectivityState {
     /// The channel was shut down; every call fails.
     Shutdown,
 }
+
+/// The largest HTTP/2 flow-control window (RFC 9113, section 6.9.1).
+const MAX_WINDOW: u32 = (1 << 31) - 1;
 
 /// A virtual connection to one gRPC target. Cheap to clone; one channel
 /// serves any number of threads and calls at once.
@@ -117,8 +123,22 @@ struct State {
     backoff: Backoff,
     next_connection_id: u64,
     idle_timer_running: bool,
-    /// Retried calls waiting for the next connection attempt's outcome.
-    ready_waiters: Vec<oneshot::Sender<Result<H2Transport, Status>>>,
+    /// Retried calls waiting for the next ready connection; a fail-fast
+    /// one (`false`) also hears of a failed attempt.
+    ready_waiters: Vec<(bool, oneshot::Sender<Result<H2Transport, Status>>)>,
+}
+
+impl State {
+    /// The state as users see it: a reconnect attempt after a failure is
+    /// still TRANSIENT_FAILURE (sticky, until READY).
+    fn reported(&self) -> ConnectivityState {
+        match self.connectivity {
+            ConnectivityState::Connecting if self.last_error.is_some() => {
+                ConnectivityState::TransientFailure
+            }
+            state => state,
+        }
+    }
 }
 
 impl Channel {
@@ -144,7 +164,7 @@ impl Channel {
         if try_to_connect && state.connectivity == ConnectivityState::Idle {
             self.inner.start_connecting(&mut state);
         }
-        state.connectivity
+        state.reported()
     }
 
     /// Shuts the channel down: pending calls fail with UNAVAILABLE, new calls
@@ -195,7 +215,6 @@ impl Channel {
             Ok(encoding) => encoding.flatten(),
             Err(status) => return self.failed_call(status, executor),
         };
-        let in_use = InUse::new(inner.clone());
         let deadline = options.effective_deadline();
         let spec = CallSpec {
             path: method.full_path(),
@@ -205,8 +224,16 @@ impl Channel {
             max_inbound: options.max_inbound_message_size(),
             max_outbound: options.max_outbound_message_size(),
             send_encoding,
+            single_response: matches!(
+                method.kind(),
+                MethodKind::Unary | MethodKind::ClientStreaming
+            ),
+            wait_for_ready: options.wait_for_ready(),
         };
         let mut state = lock(&inner.state);
+        // Counted under the state lock, so the idle timer (which decides
+        // under it too) never drops a connection a call is picking.
+        let in_use = InUse::new(inner.clone());
         if let Some((_, transport)) = &state.transport
             && transport.is_broken()
         {
@@ -232,7 +259,9 @@ impl Channel {
                 let status = Status::unavailable("channel was shut down");
                 (Arc::new(FailedCall::new(status, executor)), None)
             }
-            ConnectivityState::TransientFailure if !options.wait_for_ready() => {
+            ConnectivityState::TransientFailure | ConnectivityState::Connecting
+                if !options.wait_for_ready() && state.last_error.is_some() =>
+            {
                 let status = state.last_error.clone().unwrap_or_else(|| {
                     Status::unavailable(format!(
                         "channel to {} is in TRANSIENT_FAILURE",
@@ -265,7 +294,7 @@ impl fmt::Debug for Channel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Channel")
             .field("target", &self.inner.target.to_string())
-            .field("state", &lock(&self.inner.state).connectivity)
+            .field("state", &lock(&self.inner.state).reported())
             .finish()
     }
 }
@@ -314,8 +343,28 @@ impl ChannelBuilder {
 
     /// Builds the channel. Does no I/O: the first call (or
     /// [`Channel::state`] with `true`) connects.
+    ///
+    /// Refuses settings it cannot use (a target it cannot parse, a backoff
+    /// that fails [`BackoffConfig::validate`], a flow-control window over
+    /// 2^31-1) with an error naming the setting, so that nothing fails
+    /// later, inside the channel.
     pub fn build(self) -> Result<Channel, InvalidTarget> {
         let target = Target::parse(&self.target)?;
+        let invalid = |reason: String| InvalidTarget {
+            target: self.target.clone(),
+            reason,
+        };
+        self.backoff.validate().map_err(invalid)?;
+        for (name, window) in [
+            ("stream", self.stream_window),
+            ("connection", self.connection_window),
+        ] {
+            if window > MAX_WINDOW {
+                return Err(invalid(format!(
+                    "the {name} flow-control window {window} is over the HTTP/2 limit of {MAX_WINDOW}"
+                )));
+            }
+        }
         let own = concat!("switchboard/", env!("CARGO_PKG_VERSION"));
         let agent = match &self.user_agent {
             Some(prefix) => format!("{prefix} {own}"),
@@ -414,7 +463,7 @@ impl Inner {
             )
         };
         let (pending, waiters) = pending;
-        for waiter in waiters {
+        for (_, waiter) in waiters {
             let _ = waiter.send(Ok(transport.clone()));
         }
         for call in pending {
@@ -436,12 +485,17 @@ impl Inner {
                 .into_iter()
                 .partition(|p| p.wait_for_ready());
             state.pending = wait;
-            let waiters = std::mem::take(&mut state.ready_waiters);
-            ((fail, waiters), state.backoff.next_delay())
+            // Wait-for-ready retries wait on; fail-fast ones hear of it.
+            let (waiters, fail_waiters): (Vec<_>, Vec<_>) =
+                std::mem::take(&mut state.ready_waiters)
+                    .into_iter()
+                    .partition(|(wait_for_ready, _)| *wait_for_ready);
+            state.ready_waiters = waiters;
+            ((fail, fail_waiters), state.backoff.next_delay())
         };
         let (fail_fast, waiters) = fail_fast;
         tracing::debug!(%status, ?delay, "connection attempt failed; backing off");
-        for waiter in waiters {
+        for (_, waiter) in waiters {
             let _ = waiter.send(Err(status.clone()));
         }
         for call in fail_fast {
@@ -546,10 +600,13 @@ async fn idle_timer(channel: Weak<Inner>) {
             return;
         };
         let timeout = inner.idle_timeout;
-        let wait = match inner.idle_for() {
-            Some(idle) if idle >= timeout => {
-                let mut state = lock(&inner.state);
-                match state.connectivity {
+        let wait = {
+            // Decided under the state lock, which `new_call` holds while
+            // it counts a call in use and picks the connection: a call
+            // either counts here, or finds the channel IDLE.
+            let mut state = lock(&inner.state);
+            match inner.idle_for() {
+                Some(idle) if idle >= timeout => match state.connectivity {
                     ConnectivityState::Ready | ConnectivityState::TransientFailure
                         if state.pending.iter().all(|p| !p.is_waiting()) =>
                     {
@@ -557,6 +614,7 @@ async fn idle_timer(channel: Weak<Inner>) {
                         state.connectivity = ConnectivityState::Idle;
                         state.transport = None;
                         state.pending.clear();
+                        state.last_error = None;
                         state.idle_timer_running = false;
                         return;
                     }
@@ -565,10 +623,10 @@ async fn idle_timer(channel: Weak<Inner>) {
                         return;
                     }
                     _ => timeout,
-                }
+                },
+                Some(idle) => timeout - idle,
+                None => timeout,
             }
-            Some(idle) => timeout - idle,
-            None => timeout,
         };
         drop(inner);
         tokio::time::sleep(wait).await;
@@ -580,7 +638,10 @@ async fn idle_timer(channel: Weak<Inner>) {
 struct ChannelSource(Weak<Inner>);
 
 impl TransportSource for ChannelSource {
-    fn next_ready(&self) -> Pin<Box<dyn Future<Output = Result<H2Transport, Status>> + Send>> {
+    fn next_ready(
+        &self,
+        wait_for_ready: bool,
+    ) -> Pin<Box<dyn Future<Output = Result<H2Transport, Status>> + Send>> {
         let Some(inner) = self.0.upgrade() else {
             return Box::pin(std::future::ready(Err(Status::unavailable(
                 "channel was dropped",
@@ -607,7 +668,7 @@ impl TransportSource for ChannelSource {
                 _ => {}
             }
             let (sender, receiver) = oneshot::channel();
-            state.ready_waiters.push(sender);
+            state.ready_waiters.push((wait_for_ready, sender));
             receiver
         };
         Box::pin(async move {
@@ -657,11 +718,9 @@ struct Pending<Req, Resp> {
 
 impl<Req: Send + 'static, Resp: Send + 'static> PendingCall for Pending<Req, Resp> {
     fn activate(self: Box<Self>, transport: &H2Transport) {
-        let executor = self.spec.executor.clone();
         let real = Arc::new(H2Call::new(transport.clone(), self.spec));
-        if let Some(drain) = self.delayed.set_call(real) {
-            executor.execute(drain);
-        }
+        // Replays the call's buffered operations here and now (rule 5).
+        self.delayed.set_call(real);
     }
 
     fn fail(self: Box<Self>, status: Status) {

@@ -19,7 +19,9 @@ pub(crate) enum Target {
     Unix(PathBuf),
 }
 
-/// A target string the channel cannot use.
+/// A target, or another channel setting, that the channel cannot use;
+/// [`ChannelBuilder::build`](crate::ChannelBuilder::build) refuses it
+/// rather than fail later. `reason` names the setting.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct InvalidTarget {
@@ -33,7 +35,7 @@ impl fmt::Display for InvalidTarget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "invalid channel target {:?}: {}",
+            "invalid channel settings for target {:?}: {}",
             self.target, self.reason
         )
     }

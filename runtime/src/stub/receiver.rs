@@ -5,9 +5,13 @@
 //! a time, draining the executor while it waits: parked (blocking iterator,
 //! bidi `recv`) or inside `poll` (async streams).
 //!
-//! Flow control: the receiver keeps exactly one message requested. The
-//! call's own queue (bounded, see `call::delivery`) and h2's window hold the
-//! rest, so a slow consumer stalls the server instead of buffering.
+//! Flow control: the receiver keeps up to 32 messages requested (`WINDOW`),
+//! topped up in halves as the caller takes them, so one pump delivers many.
+//! Past those, the call's own queue (bounded, see `call::delivery`) and
+//! h2's stream window hold the rest, so a slow consumer stalls the server
+//! instead of buffering without bound; the connection window grows for
+//! such a stalled stream, so it never stalls the other calls
+//! (`transport::window`).
 //!
 //! A receiver dropped before the end cancels its call (RST_STREAM CANCEL)
 //! and shuts its executor down, freeing what was buffered (rule 8).
@@ -217,11 +221,6 @@ impl<Resp: Send + 'static> Receiver<Resp> {
     /// Whether the end was handed out.
     pub(crate) fn is_finished(&self) -> bool {
         self.finished
-    }
-
-    /// The call's executor (for wakers of the same waiter).
-    pub(crate) fn executor(&self) -> &ThreadlessExecutor {
-        &self.executor
     }
 }
 

@@ -10,13 +10,14 @@
 //!   never starved.
 //! - [`wait_ready_draining`] waits on the calling thread while running the
 //!   call's callbacks (the thread owns the executor).
-//! - [`wait_ready_parked`] waits on a thread that must not drain the
-//!   executor because another thread does (a bidi sender beside a receiver).
+//! - [`wait_ready_parked`] waits on a thread that does not drain the
+//!   executor (a bidi sender beside a receiver): readiness never depends on
+//!   the executor, since the connection's thread wakes a waiting sender
+//!   (more window, the stream ended, the pending call went through).
 
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
-use std::time::Duration;
 
 use futures_core::Stream;
 
@@ -72,25 +73,17 @@ pub(crate) fn wait_ready_draining<Req, Resp>(
     }
 }
 
-/// Waits until `call` can take a message by parking this thread, for at
-/// most `slice` at a time; `give_up` is asked between slices whether to stop
-/// waiting here (returns `None` then). Returns `Some(false)` if the call can
-/// send nothing more.
-pub(crate) fn wait_ready_parked<Req, Resp>(
-    call: &dyn ClientCall<Req, Resp>,
-    slice: Duration,
-    mut give_up: impl FnMut() -> bool,
-) -> Option<bool> {
+/// Waits until `call` can take a message by parking this thread, holding
+/// nothing another thread needs. Returns false if the call can send
+/// nothing more.
+pub(crate) fn wait_ready_parked<Req, Resp>(call: &dyn ClientCall<Req, Resp>) -> bool {
     let waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
     let mut cx = Context::from_waker(&waker);
     loop {
         if let Poll::Ready(ready) = call.poll_ready(&mut cx) {
-            return Some(ready);
+            return ready;
         }
-        std::thread::park_timeout(slice);
-        if give_up() {
-            return None;
-        }
+        std::thread::park();
     }
 }
 

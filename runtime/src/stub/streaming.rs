@@ -11,7 +11,6 @@ use std::fmt;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use futures_core::Stream;
 
@@ -130,20 +129,12 @@ impl<Req: Send + 'static, Resp: Send + 'static> BlockingBidiCall<Req, Resp> {
         Ok(())
     }
 
-    /// Waits for flow control. Drains the call's executor while no receiver
-    /// does; parks (and re-checks) while one does.
+    /// Waits for flow control, parked, holding nothing the receiving
+    /// thread needs: only the receiver frees the response window that lets
+    /// the server read on, so a sender that held the receiver while it
+    /// waited could deadlock against it.
     fn wait_ready(&self) -> bool {
-        loop {
-            if let Ok(receiver) = self.receiver.try_lock() {
-                return wait_ready_draining(&*self.call, receiver.executor());
-            }
-            let parked = wait_ready_parked(&*self.call, Duration::from_millis(10), || {
-                self.receiver.try_lock().is_ok()
-            });
-            if let Some(ready) = parked {
-                return ready;
-            }
-        }
+        wait_ready_parked(&*self.call)
     }
 
     fn ended(&self) -> Status {

@@ -10,6 +10,8 @@
 //! It does not retry, back off or choose among connections: that is the
 //! channel's job.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,6 +28,9 @@ use crate::error_map::{status_from_connect, status_from_h2};
 use crate::status::Status;
 use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::wake_batch;
+use window::StalledStreams;
+
+pub(crate) mod window;
 
 /// How long a new connection waits for the server's SETTINGS (see
 /// `handshake`) before it is used anyway.
@@ -137,10 +142,20 @@ where
     let ping_pong = connection.ping_pong();
     let broken = Arc::new(AtomicBool::new(false));
     let broken_on_end = broken.clone();
+    let stalled = Arc::new(StalledStreams::new(
+        settings.connection_window,
+        settings.stream_window,
+    ));
+    let window = stalled.clone();
     let label = target.to_string();
     let driver = runtime.spawn(async move {
-        let mut connection = std::pin::pin!(connection);
-        let ended = std::future::poll_fn(|cx| wake_batch::batched(|| connection.as_mut().poll(cx)));
+        let ended = std::future::poll_fn(|cx| {
+            if let Some(target) = window.poll_target(cx) {
+                tracing::debug!(target, "growing the connection window for stalled streams");
+                connection.set_target_window_size(target);
+            }
+            wake_batch::batched(|| Pin::new(&mut connection).poll(cx))
+        });
         let status = match ended.await {
             Ok(()) => Status::unavailable(format!("connection to {label} closed")),
             Err(e) => status_from_h2(&e, &format!("connection to {label}")),
@@ -174,6 +189,7 @@ where
             authority,
             user_agent: settings.user_agent.clone(),
             broken,
+            stalled,
             source,
         }),
     })
