@@ -8,10 +8,12 @@
 //!
 //! For wire-level tests there is also [`mock::MockServer`], a scriptable
 //! HTTP/2 peer that sends exactly the frames a test asks for (or raw bytes)
-//! and records what the client sent.
+//! and records what the client sent; [`script::ScriptedPeer`] builds on its
+//! raw mode to run a server behaviour written as data, for property tests.
 
 pub mod echo;
 pub mod mock;
+pub mod script;
 pub mod support;
 
 mod counters;

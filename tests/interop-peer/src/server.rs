@@ -3,14 +3,19 @@
 //! it, and dropping the handle stops it.
 //!
 //! The top layer of the tonic peer: it only wires [`test_service`] to a
-//! TCP listener. Stopping is abrupt (the runtime is shut down: no GOAWAY,
-//! in-flight calls are cut), like killing a real server process.
+//! TCP listener. Dropping the handle stops the server abruptly (the runtime
+//! is shut down: no GOAWAY, in-flight calls are cut), like killing a real
+//! server process; [`InteropServer::stop_gracefully`] stops it the way a
+//! server is restarted on purpose (GOAWAY, in-flight calls finish), after
+//! which [`InteropServer::start_on`] can serve the same port again.
 
 use std::io;
 use std::net::{SocketAddr, TcpListener};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::runtime::Runtime;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::codec::CompressionEncoding;
@@ -32,11 +37,28 @@ pub fn test_service() -> Wire<TestServiceServer<TestServiceImpl>> {
     Wire::new(TestServiceServer::new(TestServiceImpl).accept_compressed(CompressionEncoding::Gzip))
 }
 
-/// A running tonic interop server. Dropping it stops the server.
+/// A running tonic interop server. Dropping it stops the server abruptly;
+/// [`InteropServer::stop_gracefully`] stops it with a GOAWAY and a drain.
 #[derive(Debug)]
 pub struct InteropServer {
     runtime: Option<Runtime>,
     addr: SocketAddr,
+    /// Fires tonic's shutdown signal (see [`InteropServer::stop_gracefully`]).
+    shutdown: Option<oneshot::Sender<()>>,
+    /// The task running tonic's server: it ends once every connection closed
+    /// after the shutdown signal.
+    serving: Option<JoinHandle<()>>,
+}
+
+/// How a [`InteropServer::stop_gracefully`] went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GracefulStop {
+    /// Every connection closed within the grace period. If not, the calls
+    /// still running when it ended were cut, as by dropping the server.
+    pub drained: bool,
+    /// From the shutdown signal until the drain ended (or the grace period
+    /// ran out).
+    pub took: Duration,
 }
 
 impl InteropServer {
@@ -78,14 +100,63 @@ impl InteropServer {
             conn
         });
         let router = Server::builder().add_service(test_service());
-        runtime.spawn(async move {
-            if let Err(error) = router.serve_with_incoming(incoming).await {
+        let (shutdown, signal) = oneshot::channel::<()>();
+        let serving = runtime.spawn(async move {
+            // A dropped sender fires the signal as well; `Drop` shuts the
+            // runtime down before that can matter.
+            let signal = async {
+                let _ = signal.await;
+            };
+            if let Err(error) = router.serve_with_incoming_shutdown(incoming, signal).await {
                 eprintln!("tonic interop peer on {addr} stopped: {error}");
             }
         });
         Ok(InteropServer {
             runtime: Some(runtime),
             addr,
+            shutdown: Some(shutdown),
+            serving: Some(serving),
+        })
+    }
+
+    /// Stops the server gracefully, as tonic's `serve_with_incoming_shutdown`
+    /// does when its signal fires: the listening socket is closed at once
+    /// (new connection attempts are refused), every open connection gets an
+    /// HTTP/2 GOAWAY (h2's graceful form: a first GOAWAY with the largest
+    /// stream id and a PING, then the final one with the last stream id the
+    /// server took), calls the server took run to completion, and each
+    /// connection closes when its last call is done.
+    ///
+    /// Returns once every connection closed, or when `grace` has passed;
+    /// then the server is stopped like a drop (calls still running are cut).
+    /// Either way the port is free when this returns, for
+    /// [`InteropServer::start_on`] with [`InteropServer::addr`].
+    pub fn stop_gracefully(mut self, grace: Duration) -> GracefulStop {
+        let (Some(runtime), Some(shutdown), Some(serving)) = (
+            self.runtime.take(),
+            self.shutdown.take(),
+            self.serving.take(),
+        ) else {
+            // Unreachable: only `Drop` takes these.
+            return GracefulStop {
+                drained: false,
+                took: Duration::ZERO,
+            };
+        };
+        // On a plain thread, like `Drop`: the caller may be inside a runtime.
+        let stopper = std::thread::spawn(move || {
+            let started = Instant::now();
+            let _ = shutdown.send(());
+            let drained = runtime.block_on(async {
+                matches!(tokio::time::timeout(grace, serving).await, Ok(Ok(())))
+            });
+            let took = started.elapsed();
+            runtime.shutdown_timeout(SHUTDOWN_TIMEOUT);
+            GracefulStop { drained, took }
+        });
+        stopper.join().unwrap_or(GracefulStop {
+            drained: false,
+            took: grace,
         })
     }
 

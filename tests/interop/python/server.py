@@ -22,6 +22,12 @@ DIR holds the stubs grpc_tools.protoc generated from tests/interop/proto
 (DIR/grpc/testing/*_pb2*.py). The first line on stdout is the bound port,
 printed once the server is serving. The server stops when its stdin reaches
 EOF, so it never outlives the process that started it.
+
+A line `stop GRACE` on stdin (GRACE in seconds) stops it gracefully instead:
+`server.stop(GRACE)` (no new calls; every connection gets a GOAWAY; calls
+still running after GRACE seconds are cancelled), and once the server has
+fully stopped it prints `stopped` on stdout and exits. grpcio binds with
+SO_REUSEPORT, so a new server can take the same port with `--port`.
 """
 
 import argparse
@@ -190,12 +196,17 @@ def main():
     print(port, flush=True)
 
     stop = threading.Event()
+    # Holds the grace period of a `stop GRACE` line; empty: stop at once.
+    grace = []
 
     def watch_stdin():
         # EOF (or an error) on stdin: the parent is gone or wants us gone.
         try:
-            while sys.stdin.buffer.read(4096):
-                pass
+            for line in iter(sys.stdin.buffer.readline, b""):
+                words = line.split()
+                if words[:1] == [b"stop"] and len(words) == 2:
+                    grace.append(float(words[1]))
+                    break
         finally:
             stop.set()
 
@@ -204,7 +215,11 @@ def main():
         stop.wait()
     except KeyboardInterrupt:
         pass
-    server.stop(grace=None)
+    if grace:
+        server.stop(grace=grace[0]).wait()
+        print("stopped", flush=True)
+    else:
+        server.stop(grace=None)
 
 
 if __name__ == "__main__":

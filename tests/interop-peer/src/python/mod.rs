@@ -6,7 +6,9 @@
 //!   grpcio-tools (once per machine; later runs only check a marker file)
 //!   and generates the Python stubs from `tests/interop/proto` into it.
 //! - [`PythonServer`] runs `server.py` with that venv's interpreter on a
-//!   port the system chooses, and kills it when dropped.
+//!   port the system chooses (or a given one), and kills it when dropped;
+//!   [`PythonServer::stop_gracefully`] stops it with grpcio's
+//!   `server.stop(grace)` instead.
 //!
 //! Every failure (no `python3`, no `venv` module, pip unable to reach PyPI,
 //! the server dying on start) is an `Err(String)` that says what to fix;
@@ -19,7 +21,7 @@
 mod process;
 mod venv;
 
-pub use process::PythonServer;
+pub use process::{PythonServer, PythonStop};
 pub use venv::{GRPCIO_VERSION, PROTOBUF_VERSION, Venv};
 
 use std::path::{Path, PathBuf};

@@ -1,16 +1,20 @@
 //! [`PythonServer`]: `tests/interop/python/server.py` running as a child
-//! process in the [`Venv`], on `127.0.0.1` and a port the system chooses.
+//! process in the [`Venv`], on `127.0.0.1` and a port the system chooses
+//! (or a given one).
 //!
 //! Protocol with the script: it prints the bound port as the first line of
 //! its stdout once it is serving, and exits when its stdin reaches EOF. The
 //! handle keeps stdin open, so the server lives exactly as long as the
-//! handle (or, if the test process dies, as long as the process).
+//! handle (or, if the test process dies, as long as the process). For a
+//! graceful stop the handle writes `stop GRACE` on stdin; the script runs
+//! grpcio's `server.stop(GRACE)`, prints `stopped` once the server has
+//! fully stopped, and exits.
 
-use std::io::{self, BufRead as _, BufReader};
+use std::io::{self, BufRead as _, BufReader, Write as _};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::sync::{Mutex, PoisonError, mpsc};
+use std::time::{Duration, Instant};
 
 use super::interop_dir;
 use super::venv::Venv;
@@ -18,24 +22,46 @@ use super::venv::Venv;
 /// How long the server may take to print its port.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How long a graceful stop may take beyond its grace period (grpcio
+/// cancelling what is left, the interpreter exiting).
+const STOP_MARGIN: Duration = Duration::from_secs(10);
+
 /// A running Python grpcio interop server. Dropping it kills the server.
 #[derive(Debug)]
 pub struct PythonServer {
     child: Child,
-    /// Held open: EOF on the script's stdin stops it.
-    _stdin: Option<ChildStdin>,
+    /// Held open: EOF on the script's stdin stops it; a `stop` line stops it
+    /// gracefully.
+    stdin: Option<ChildStdin>,
+    /// The script's stdout lines after the port (in a mutex only so that
+    /// the handle stays `Sync`, e.g. for a shared `static` peer).
+    lines: Mutex<mpsc::Receiver<io::Result<String>>>,
     addr: SocketAddr,
 }
 
+/// How a [`PythonServer::stop_gracefully`] went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PythonStop {
+    /// From asking for the stop until the script said it had stopped.
+    pub took: Duration,
+}
+
 impl PythonServer {
-    /// Sets up the venv if needed ([`Venv::ensure`]), starts the server and
-    /// waits until it serves.
+    /// Sets up the venv if needed ([`Venv::ensure`]), starts the server on a
+    /// port the system chooses and waits until it serves.
     pub fn start() -> Result<PythonServer, String> {
+        Self::start_on(0)
+    }
+
+    /// Like [`PythonServer::start`], on `port` of `127.0.0.1` (0: chosen by
+    /// the system), e.g. the port of a server that was stopped with
+    /// [`PythonServer::stop_gracefully`].
+    pub fn start_on(port: u16) -> Result<PythonServer, String> {
         let venv = Venv::ensure()?;
         let script = interop_dir().join("python").join("server.py");
         let mut child = Command::new(venv.python())
             .arg(&script)
-            .args(["--port", "0", "--gen_dir"])
+            .args(["--port", &port.to_string(), "--gen_dir"])
             .arg(venv.gen_dir())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -50,9 +76,10 @@ impl PythonServer {
             })?;
         let stdin = child.stdin.take();
         match read_port(&mut child) {
-            Ok(port) => Ok(PythonServer {
+            Ok((port, lines)) => Ok(PythonServer {
                 child,
-                _stdin: stdin,
+                stdin,
+                lines: Mutex::new(lines),
                 addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
             }),
             Err(message) => {
@@ -81,6 +108,53 @@ impl PythonServer {
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
+
+    /// Stops the server with grpcio's `server.stop(grace)`: it takes no new
+    /// calls and closes its listening socket at once, sends every
+    /// connection a GOAWAY, lets running calls finish for up to `grace`
+    /// (then cancels the rest), and the process exits.
+    ///
+    /// Returns once the process has exited, or an error if it did not say it
+    /// stopped within `grace` plus a margin (the process is then killed).
+    pub fn stop_gracefully(mut self, grace: Duration) -> Result<PythonStop, String> {
+        let started = Instant::now();
+        let command = format!("stop {}\n", grace.as_secs_f64());
+        let sent = match self.stdin.as_mut() {
+            Some(stdin) => stdin
+                .write_all(command.as_bytes())
+                .and_then(|()| stdin.flush()),
+            None => Err(io::Error::other("its stdin is closed")),
+        };
+        sent.map_err(|e| format!("cannot ask the Python server to stop: {e}"))?;
+        let limit = grace + STOP_MARGIN;
+        let lines = self.lines.get_mut().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            let left = limit.saturating_sub(started.elapsed());
+            match lines.recv_timeout(left) {
+                Ok(Ok(line)) if line.trim() == "stopped" => break,
+                Ok(Ok(_)) => continue,
+                Ok(Err(error)) => return Err(format!("reading its stdout failed: {error}")),
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(format!(
+                        "it exited without saying it stopped: {:?}",
+                        self.child.wait()
+                    ));
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    return Err(format!(
+                        "it did not stop within {:.1} s",
+                        limit.as_secs_f64()
+                    ));
+                }
+            }
+        }
+        let took = started.elapsed();
+        // It exits right after saying so; reap it before the port is reused.
+        self.child
+            .wait()
+            .map_err(|e| format!("cannot wait for the stopped Python server: {e}"))?;
+        Ok(PythonStop { took })
+    }
 }
 
 impl Drop for PythonServer {
@@ -92,8 +166,9 @@ impl Drop for PythonServer {
 }
 
 /// Reads the port from the first line of the child's stdout, then keeps
-/// draining stdout on a thread so the child never blocks on a full pipe.
-fn read_port(child: &mut Child) -> Result<u16, String> {
+/// reading stdout on a thread, so the child never blocks on a full pipe,
+/// and passes the later lines on through the returned receiver.
+fn read_port(child: &mut Child) -> Result<(u16, mpsc::Receiver<io::Result<String>>), String> {
     let stdout = child
         .stdout
         .take()
@@ -101,15 +176,31 @@ fn read_port(child: &mut Child) -> Result<u16, String> {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let mut reader = BufReader::new(stdout);
-        let mut line = String::new();
-        let first = reader.read_line(&mut line).map(|_| line);
-        let _ = tx.send(first);
-        let _ = io::copy(&mut reader, &mut io::sink());
+        loop {
+            let mut line = String::new();
+            match reader.read_line(&mut line) {
+                Ok(0) => return,
+                Ok(_) => {
+                    if tx.send(Ok(line)).is_err() {
+                        // Nobody listens any more: keep the pipe drained.
+                        let _ = io::copy(&mut reader, &mut io::sink());
+                        return;
+                    }
+                }
+                Err(error) => {
+                    let _ = tx.send(Err(error));
+                    return;
+                }
+            }
+        }
     });
     let line = match rx.recv_timeout(STARTUP_TIMEOUT) {
         Ok(Ok(line)) => line,
         Ok(Err(error)) => return Err(format!("reading its stdout failed: {error}")),
-        Err(_) => {
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            return Err("it exited before printing its port".to_owned());
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => {
             return Err(format!(
                 "it printed no port within {} s",
                 STARTUP_TIMEOUT.as_secs()
@@ -120,6 +211,8 @@ fn read_port(child: &mut Child) -> Result<u16, String> {
     if line.is_empty() {
         return Err("it exited before printing its port".to_owned());
     }
-    line.parse()
-        .map_err(|_| format!("its first line {line:?} is not a port number"))
+    let port = line
+        .parse()
+        .map_err(|_| format!("its first line {line:?} is not a port number"))?;
+    Ok((port, rx))
 }
