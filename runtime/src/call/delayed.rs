@@ -415,3 +415,72 @@ impl<Resp: Send + 'static> Listener<Resp> for GateListener<Resp> {
         self.0.push(Event::Close(status, trailers));
     }
 }
+
+#[cfg(all(test, not(switchboard_loom)))]
+mod tests {
+    use super::*;
+    use crate::status::Code;
+
+    /// A listener that records what it hears and panics on message 1.
+    struct Fragile(Arc<Mutex<Vec<String>>>);
+
+    impl Listener<u32> for Fragile {
+        fn on_headers(&mut self, _: Metadata) {
+            lock(&self.0).push("headers".into());
+        }
+        fn on_message(&mut self, message: u32) {
+            lock(&self.0).push(format!("message {message}"));
+            assert_ne!(message, 1, "listener bug");
+        }
+        fn on_close(&mut self, status: Status, _: Metadata) {
+            lock(&self.0).push(format!("close {}", status.code()));
+        }
+    }
+
+    /// A real call that keeps the listener it was started with, so the
+    /// test can play what a racing real call might still deliver.
+    #[derive(Default)]
+    struct Real(Mutex<Option<Box<dyn Listener<u32>>>>);
+
+    impl ClientCall<u32, u32> for Real {
+        fn start(&self, listener: Box<dyn Listener<u32>>, _: Metadata) {
+            *lock(&self.0) = Some(listener);
+        }
+        fn request(&self, _: usize) {}
+        fn send_message(&self, _: u32) {}
+        fn half_close(&self) {}
+        fn cancel(&self, _: Status) {}
+    }
+
+    /// Rule 6 (point 12 of issue 10): once the listener panicked, later
+    /// messages and an OK close never reach it; it hears one CANCELLED close.
+    #[test]
+    fn a_listener_that_panicked_hears_nothing_but_a_cancelled_close() {
+        let executor = ThreadlessExecutor::new();
+        let delayed = DelayedClientCall::<u32, u32>::new(executor.clone());
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        delayed.start(Box::new(Fragile(heard.clone())), Metadata::new());
+        let real = Arc::new(Real::default());
+        assert!(delayed.set_call(real.clone()));
+        assert_eq!(executor.drain_now(), 1, "the gate opens on the executor");
+        let mut listener = lock(&real.0).take().expect("started");
+        listener.on_headers(Metadata::new());
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            listener.on_message(1);
+        }));
+        assert!(panicked.is_err(), "the panic reaches the real call");
+        // What a real call racing its own cancel might still deliver.
+        listener.on_message(2);
+        listener.on_close(Status::ok(), Metadata::new());
+        listener.on_close(Status::ok(), Metadata::new());
+        let heard = lock(&heard).clone();
+        assert_eq!(
+            heard,
+            [
+                "headers".to_string(),
+                "message 1".into(),
+                format!("close {}", Code::Cancelled)
+            ]
+        );
+    }
+}
