@@ -131,6 +131,23 @@ impl ThreadlessExecutor {
         self.run_all(tasks)
     }
 
+    /// Enqueues `task` only if a thread is parked in
+    /// [`wait_and_drain`](Self::wait_and_drain) now; that thread then runs
+    /// it before it returns, whatever woke it. Otherwise gives `task` back:
+    /// nobody is sure to run it soon (a future's waker may never poll
+    /// again), so the transport does the work itself.
+    pub(crate) fn execute_if_parked(&self, task: Task) -> Result<(), Task> {
+        {
+            let mut state = lock(&self.shared.state);
+            if !state.thread_parked || state.shut_down {
+                return Err(task);
+            }
+            state.queue.push_back(task);
+        }
+        self.shared.parked.notify_one();
+        Ok(())
+    }
+
     /// Stops accepting tasks: queued and later tasks are dropped unrun.
     ///
     /// The waiter calls this once it no longer drains (its call closed, or

@@ -902,14 +902,45 @@ impl<Req: Send + 'static, Resp: Send + 'static> Wake for Shared<Req, Resp> {
 impl<Req: Send + 'static, Resp: Send + 'static> Deferred for Shared<Req, Resp> {
     fn run_deferred(self: Arc<Self>) {
         lock(&self.reader).wake_noted = false;
-        // Read here, on the connection task's thread with h2's lock free,
-        // whether or not the caller waits: what arrived leaves h2 at once,
-        // so its flow-control windows reopen even if the caller never
-        // comes back (a future polled once and set aside, an iterator not
-        // iterated). Other calls on the connection never wait for this
-        // one's caller. Decoding and callbacks stay on the caller's
-        // executor: `read_now` queues a pump for them.
+        if self.hand_to_parked_caller() {
+            return;
+        }
+        // Nobody is sure to read soon (a future's waker may never poll
+        // again; an iterator may not be iterated): read here, on the
+        // connection task's thread with h2's lock free, so what arrived
+        // leaves h2 at once and its flow-control windows reopen whether or
+        // not the caller ever comes back. Other calls on the connection
+        // never wait for this one's caller. Decoding and callbacks stay on
+        // the caller's executor: `read_now` queues a pump for them.
         self.read_now();
+    }
+}
+
+impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
+    /// Queues a pump for a caller parked in its blocking wait, who then
+    /// reads on its own thread before its wait returns. False, with
+    /// nothing queued, if no thread is parked, or if a pump is already
+    /// queued and not run (its caller may be gone: the connection reads).
+    fn hand_to_parked_caller(self: &Arc<Self>) -> bool {
+        {
+            let mut inbound = lock(&self.inbound);
+            if inbound.pump_queued {
+                return false;
+            }
+            inbound.pump_queued = true;
+        }
+        let shared = self.clone();
+        match self
+            .spec
+            .executor
+            .execute_if_parked(Box::new(move || shared.pump()))
+        {
+            Ok(()) => true,
+            Err(_unqueued) => {
+                lock(&self.inbound).pump_queued = false;
+                false
+            }
+        }
     }
 }
 
