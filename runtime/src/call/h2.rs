@@ -506,6 +506,9 @@ impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
         for data in replay.sent() {
             let _ = stream.send_data(data, false);
         }
+        // Kept until response headers arrive: this stream may be refused
+        // too. What is flushed below is recorded in it as well.
+        out.replay = Some(replay);
         out.stream = Some(stream);
         if out.half_closed {
             out.half_close();

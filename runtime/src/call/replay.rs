@@ -68,9 +68,9 @@ impl Replay {
         self.sent_len <= REPLAY_LIMIT
     }
 
-    /// The DATA sent, in order.
-    pub(crate) fn sent(self) -> impl Iterator<Item = Bytes> {
-        self.first.into_iter().chain(self.more)
+    /// The DATA sent, in order (shared, not copied).
+    pub(crate) fn sent(&self) -> impl Iterator<Item = Bytes> + '_ {
+        self.first.iter().chain(&self.more).cloned()
     }
 }
 

@@ -490,7 +490,11 @@ impl Inner {
                 std::mem::take(&mut state.ready_waiters)
                     .into_iter()
                     .partition(|(wait_for_ready, _)| *wait_for_ready);
-            state.ready_waiters = waiters;
+            // Those whose call ended meanwhile (deadline, cancel) go.
+            state.ready_waiters = waiters
+                .into_iter()
+                .filter(|(_, waiter)| !waiter.is_closed())
+                .collect();
             ((fail, fail_waiters), state.backoff.next_delay())
         };
         let (fail_fast, waiters) = fail_fast;
@@ -668,6 +672,9 @@ impl TransportSource for ChannelSource {
                 _ => {}
             }
             let (sender, receiver) = oneshot::channel();
+            state
+                .ready_waiters
+                .retain(|(_, waiter)| !waiter.is_closed());
             state.ready_waiters.push((wait_for_ready, sender));
             receiver
         };
