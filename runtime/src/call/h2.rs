@@ -8,14 +8,25 @@
 //! RST_STREAM/GOAWAY mapped through [`crate::error_map`].
 //!
 //! Threads: `start`, `send_message`, `half_close`, `cancel` and `request` run
-//! on the caller's thread; encoding happens there. The I/O thread only runs
-//! the connection: it reads frames into h2's per-stream buffers and wakes the
-//! call. The response reader is a future that the call's pump polls on the
-//! call's executor: it takes the response out of h2, deframes it and records
-//! events into the [`Inbound`] state, and the same pump delivers them. So
-//! reading, decoding and every listener callback run on the caller's thread,
-//! and a call costs the I/O thread no task of its own. No lock is held while
-//! the reader or a listener runs.
+//! on the caller's thread (or, for a pending call's replay, on the thread
+//! that hands it its connection); encoding happens there. The I/O thread
+//! runs the connection: it reads frames into h2's per-stream buffers and
+//! wakes the call. The response reader is a future that takes the response
+//! out of h2, deframes it and records events into the [`Inbound`] state;
+//! the call's pump, on the call's executor, delivers them. Who polls the
+//! reader after a wake-up: a blocking caller parked in its wait reads on
+//! its own thread; otherwise the I/O thread reads at once (a future's waker
+//! may never poll again), so unread data never holds the connection's
+//! flow-control window for a caller who is not there. Decoding and every
+//! listener callback always run on the caller's thread, and a call costs
+//! the I/O thread no task of its own. No lock is held while the reader or
+//! a listener runs.
+//!
+//! Ends (rules 9-11): a second response message on a single-response call
+//! fails it with INTERNAL at once; a local end (cancel, deadline, local
+//! failure) resets the stream and replaces a peer end still waiting for
+//! messages nobody requested; a panicking codec fails the call with
+//! INTERNAL.
 
 use std::future::Future;
 use std::pin::Pin;

@@ -3,7 +3,7 @@
 //! All three kinds use the same call stack as unary calls: a call from
 //! [`start_call`] (pending first on a cold channel, then a real h2 stream),
 //! callbacks on a per-call [`ThreadlessExecutor`] drained by the caller.
-//! Receiving goes through [`Receiver`] (one message requested at a time);
+//! Receiving goes through [`Receiver`] (up to 32 messages requested ahead);
 //! sending waits for [`ClientCall::poll_ready`] (see `send`). Dropping a
 //! stream, iterator or handle before its end cancels the RPC.
 
