@@ -1,11 +1,12 @@
 //! Synchronisation shim (lowest layer).
 //!
-//! Every lock, condition variable and atomic the runtime uses comes from here,
-//! so that `RUSTFLAGS="--cfg switchboard_loom"` swaps in loom's model-checked versions and
-//! the same code runs under the model checker (see `tests/loom.rs` in this
-//! crate). It also owns the one place that decides what a poisoned lock means:
-//! nothing, because the runtime never calls user code while holding a lock
-//! (design rule 7), so a poisoned lock still guards consistent data.
+//! Every lock, condition variable, atomic and thread park/unpark the runtime
+//! uses comes from here, so that `RUSTFLAGS="--cfg switchboard_loom"` swaps in
+//! loom's model-checked versions and the same code runs under the model
+//! checker (see `tests/loom.rs` in this crate). It also owns the one place
+//! that decides what a poisoned lock means: nothing, because the runtime
+//! never calls user code while holding a lock (design rule 7), so a poisoned
+//! lock still guards consistent data.
 
 #[cfg(switchboard_loom)]
 pub(crate) use loom::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -18,6 +19,14 @@ pub(crate) mod atomic {
     pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
     #[cfg(not(switchboard_loom))]
     pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+}
+
+/// Parking and unparking threads, from loom under `--cfg switchboard_loom`.
+pub(crate) mod thread {
+    #[cfg(switchboard_loom)]
+    pub(crate) use loom::thread::{Thread, current, park};
+    #[cfg(not(switchboard_loom))]
+    pub(crate) use std::thread::{Thread, current, park};
 }
 
 /// Locks `mutex`, ignoring poisoning (see the module docs for why that is sound).

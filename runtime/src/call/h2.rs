@@ -43,6 +43,7 @@ use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{Method, Request, Uri};
 
 use crate::call::delivery::{Inbound, Step};
+use crate::call::reader_slot::ReaderSlot;
 use crate::call::replay::{Replay, TransportSource, unprocessed};
 use crate::call::{ClientCall, Listener, catch_user_panic};
 use crate::codec::{Codec, Deframer, encode_frame};
@@ -125,32 +126,18 @@ struct Shared<Req, Resp> {
     spec: CallSpec<Req, Resp>,
     out: Mutex<Outbound>,
     inbound: Mutex<Inbound<Resp>>,
-    reader: Mutex<Reader>,
+    /// The response reader.
+    ///
+    /// The reader holds the call's shared state, and the state holds the
+    /// reader: the cycle ends when the reader finishes (the server or the
+    /// connection ended the stream) or is stopped (the call ended locally).
+    reader: ReaderSlot<ReaderFuture>,
     /// Per-message compression switch (see `set_message_compression`).
     compress: AtomicBool,
 }
 
 /// The response reader ([`drive`]), polled by [`Shared::poll_reader`].
 type ReaderFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
-
-/// Where the response reader lives between polls.
-///
-/// The reader holds the call's shared state, and the state holds the reader:
-/// the cycle ends when the reader finishes (the server or the connection
-/// ended the stream) or is stopped (the call ended locally).
-#[derive(Default)]
-struct Reader {
-    future: Option<ReaderFuture>,
-    /// A poll is running; the future is out of its slot.
-    busy: bool,
-    /// Woken while `busy`: poll again before putting the future back.
-    again: bool,
-    /// The call ended locally: the reader is dropped and never polled again.
-    stopped: bool,
-    /// A wake-up is noted in the connection task's batch (see
-    /// [`crate::wake_batch`]) and will queue a pump.
-    wake_noted: bool,
-}
 
 #[derive(Default)]
 struct Outbound {
@@ -233,7 +220,7 @@ impl<Req: Send + 'static, Resp: Send + 'static> H2Call<Req, Resp> {
                 spec,
                 out: Mutex::new(Outbound::default()),
                 inbound: Mutex::new(Inbound::new()),
-                reader: Mutex::new(Reader::default()),
+                reader: ReaderSlot::new(),
                 compress: AtomicBool::new(true),
             }),
         }
@@ -321,14 +308,9 @@ impl<Req: Send + 'static, Resp: Send + 'static> ClientCall<Req, Resp> for H2Call
             }
         };
         drop(out);
-        {
-            let mut slot = lock(&shared.reader);
-            if slot.stopped {
-                // Cancelled meanwhile; drop the reader after the lock.
-                drop(slot);
-                return;
-            }
-            slot.future = Some(reader);
+        if !shared.reader.install(reader) {
+            // Cancelled meanwhile; the reader was dropped.
+            return;
         }
         // The first poll registers the reader with h2; should it already
         // have recorded something (an immediate failure), deliver it.
@@ -561,13 +543,8 @@ impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
             }
             out.ready_waker.take()
         };
-        let reader = {
-            let mut slot = lock(&self.reader);
-            slot.stopped = true;
-            slot.future.take()
-        };
-        // Dropped with no lock held: it drops h2 stream handles.
-        drop(reader);
+        // Drops the reader with no lock held: it drops h2 stream handles.
+        self.reader.stop();
         if let Some(waker) = waker {
             waker.wake();
         }
@@ -591,35 +568,7 @@ impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
     /// is lost. The reader's waker is the call itself (see the [`Wake`]
     /// impl): h2 waking it queues a pump on the call's executor.
     fn poll_reader(self: &Arc<Self>) {
-        let mut future = {
-            let mut slot = lock(&self.reader);
-            if slot.busy {
-                slot.again = true;
-                return;
-            }
-            let Some(future) = slot.future.take() else {
-                return;
-            };
-            slot.busy = true;
-            future
-        };
-        let waker = Waker::from(self.clone());
-        let mut cx = Context::from_waker(&waker);
-        loop {
-            let finished = future.as_mut().poll(&mut cx).is_ready();
-            let mut slot = lock(&self.reader);
-            if !finished && !slot.stopped && std::mem::take(&mut slot.again) {
-                continue;
-            }
-            slot.busy = false;
-            slot.again = false;
-            if !finished && !slot.stopped {
-                slot.future = Some(future);
-            }
-            // Otherwise the guard goes first, then the future: no lock is
-            // held while it drops.
-            return;
-        }
+        self.reader.poll(|| Waker::from(self.clone()));
     }
 
     /// Polls the reader on this thread, and queues a pump if that gave the
@@ -635,21 +584,13 @@ impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
     /// once the connection task's current poll is over (if this runs inside
     /// it).
     fn wake_reader(self: &Arc<Self>) {
-        {
-            let mut slot = lock(&self.reader);
-            if slot.busy {
-                slot.again = true;
-                return;
-            }
-            if slot.future.is_none() || slot.wake_noted {
-                return;
-            }
-            slot.wake_noted = true;
+        if !self.reader.note_wake() {
+            return;
         }
         if !wake_batch::defer(self.clone()) {
             // h2 may call this with its own lock held: the reader, which
             // takes that lock, must not run here. The caller's pump polls it.
-            lock(&self.reader).wake_noted = false;
+            self.reader.clear_wake_note();
             self.schedule_pump();
         }
     }
@@ -915,7 +856,7 @@ impl<Req: Send + 'static, Resp: Send + 'static> Wake for Shared<Req, Resp> {
 
 impl<Req: Send + 'static, Resp: Send + 'static> Deferred for Shared<Req, Resp> {
     fn run_deferred(self: Arc<Self>) {
-        lock(&self.reader).wake_noted = false;
+        self.reader.clear_wake_note();
         if self.hand_to_parked_caller() {
             return;
         }
@@ -961,7 +902,7 @@ impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
 impl<Req: Send + 'static, Resp: Send + 'static> Drop for H2Call<Req, Resp> {
     fn drop(&mut self) {
         // Nothing to do once the call ended; otherwise this also breaks the
-        // cycle between the call's state and its reader (see `Reader`).
+        // cycle between the call's state and its reader (see `Shared::reader`).
         if !self.shared.is_closing() {
             self.cancel(Status::cancelled("the call was dropped before it ended"));
         }

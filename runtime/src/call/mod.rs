@@ -26,6 +26,8 @@ pub(crate) mod delayed;
 pub(crate) mod delivery;
 pub(crate) mod failed;
 pub(crate) mod h2;
+#[doc(hidden)]
+pub mod reader_slot;
 pub(crate) mod replay;
 
 pub use delayed::DelayedClientCall;

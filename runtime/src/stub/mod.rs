@@ -28,6 +28,9 @@ pub use streaming::{
 };
 pub use unary::{Response, UnaryFuture, WithMetadata, blocking_unary_call, future_unary_call};
 
+#[doc(hidden)]
+pub use send::wait_ready_parked;
+
 use crate::call::{ClientCall, Listener};
 use crate::channel::{Channel, ChannelCall};
 use crate::codec::Codec;

@@ -24,6 +24,7 @@ use futures_core::Stream;
 use crate::call::ClientCall;
 use crate::channel::ChannelCall;
 use crate::executor::ThreadlessExecutor;
+use crate::sync::thread;
 
 /// Messages a pump sends per poll before yielding.
 const PUMP_BUDGET: usize = 32;
@@ -46,7 +47,7 @@ pub(crate) fn executor_waker(executor: &ThreadlessExecutor) -> Waker {
 }
 
 /// Unparks one thread.
-struct ThreadWaker(std::thread::Thread);
+struct ThreadWaker(thread::Thread);
 
 impl Wake for ThreadWaker {
     fn wake(self: Arc<Self>) {
@@ -76,14 +77,20 @@ pub(crate) fn wait_ready_draining<Req, Resp>(
 /// Waits until `call` can take a message by parking this thread, holding
 /// nothing another thread needs. Returns false if the call can send
 /// nothing more.
-pub(crate) fn wait_ready_parked<Req, Resp>(call: &dyn ClientCall<Req, Resp>) -> bool {
-    let waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
+///
+/// No lost unpark: `call` stores the waker before it says `Pending`, and an
+/// unpark that comes before the `park` leaves the thread's token set, so
+/// that `park` returns at once and `poll_ready` looks again. Internal:
+/// public only for the loom models in `tests/loom.rs`.
+#[doc(hidden)]
+pub fn wait_ready_parked<Req, Resp>(call: &dyn ClientCall<Req, Resp>) -> bool {
+    let waker = Waker::from(Arc::new(ThreadWaker(thread::current())));
     let mut cx = Context::from_waker(&waker);
     loop {
         if let Poll::Ready(ready) = call.poll_ready(&mut cx) {
             return ready;
         }
-        std::thread::park();
+        thread::park();
     }
 }
 

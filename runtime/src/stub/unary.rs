@@ -26,7 +26,7 @@ use crate::options::CallOptions;
 use crate::status::Status;
 use crate::stub::send::{Pump, executor_waker};
 use crate::stub::start_call;
-use crate::sync::{Mutex, lock};
+use crate::sync::{self, Mutex, lock};
 
 /// Makes a unary call and blocks the calling thread until it ends.
 ///
@@ -80,13 +80,7 @@ where
     C: Codec<Req, Resp> + Clone,
 {
     let executor = ThreadlessExecutor::new();
-    let slot = Arc::new(Mutex::new(None));
-    let listener = UnaryListener {
-        slot: slot.clone(),
-        response: None,
-        headers: Metadata::new(),
-        extra: false,
-    };
+    let (listener, slot) = UnaryListener::new();
     let call = Arc::new(start_call(
         channel,
         method,
@@ -96,16 +90,15 @@ where
     ));
     call.request(2);
     let canceller = call.clone();
-    let future = UnaryFuture {
+    let future = UnaryFuture::new(
         executor,
         slot,
-        cancel: Some(Box::new(move |status| canceller.cancel(status))),
-        pump: None,
-    };
+        Box::new(move |status| canceller.cancel(status)),
+    );
     (future, call)
 }
 
-type Slot<Resp> = Arc<Mutex<Option<Result<Response<Resp>, Status>>>>;
+type Slot<Resp> = sync::Arc<Mutex<Option<Result<Response<Resp>, Status>>>>;
 
 /// A unary (or client-streaming) response with its metadata: see
 /// [`UnaryFuture::with_metadata`].
@@ -134,7 +127,37 @@ pub struct UnaryFuture<Resp> {
     pump: Option<Box<dyn Pump>>,
 }
 
+impl<Resp: Send + 'static> UnaryFuture<Resp> {
+    /// A future of a call made elsewhere: the returned listener completes
+    /// it, its callbacks running on `executor` (the one the future drains),
+    /// and dropping the future early calls `cancel`.
+    ///
+    /// Internal: public only so the loom models in `tests/loom.rs` can build
+    /// a future without a `Channel`; not part of the API.
+    #[doc(hidden)]
+    pub fn from_parts(
+        executor: ThreadlessExecutor,
+        cancel: Box<dyn FnOnce(Status) + Send>,
+    ) -> (Self, Box<dyn Listener<Resp>>) {
+        let (listener, slot) = UnaryListener::new();
+        (UnaryFuture::new(executor, slot, cancel), Box::new(listener))
+    }
+}
+
 impl<Resp> UnaryFuture<Resp> {
+    fn new(
+        executor: ThreadlessExecutor,
+        slot: Slot<Resp>,
+        cancel: Box<dyn FnOnce(Status) + Send>,
+    ) -> Self {
+        UnaryFuture {
+            executor,
+            slot,
+            cancel: Some(cancel),
+            pump: None,
+        }
+    }
+
     /// The executor the future drains.
     pub(crate) fn executor(&self) -> &ThreadlessExecutor {
         &self.executor
@@ -267,6 +290,20 @@ struct UnaryListener<Resp> {
     response: Option<Resp>,
     headers: Metadata,
     extra: bool,
+}
+
+impl<Resp> UnaryListener<Resp> {
+    /// A listener and the slot it fills.
+    fn new() -> (Self, Slot<Resp>) {
+        let slot = sync::Arc::new(Mutex::new(None));
+        let listener = UnaryListener {
+            slot: slot.clone(),
+            response: None,
+            headers: Metadata::new(),
+            extra: false,
+        };
+        (listener, slot)
+    }
 }
 
 impl<Resp: Send + 'static> Listener<Resp> for UnaryListener<Resp> {
