@@ -12,6 +12,7 @@
 //! raw mode to run a server behaviour written as data, for property tests.
 
 pub mod echo;
+pub mod methods;
 pub mod mock;
 pub mod script;
 pub mod support;

@@ -73,29 +73,10 @@ use switchboard::stub::{
     blocking_bidi_streaming_call, blocking_client_streaming_call, blocking_server_streaming_call,
     blocking_unary_call, future_unary_call,
 };
-use switchboard::{
-    CallOptions, Channel, Code, ConnectivityState, MethodDescriptor, MethodKind, ProstCodec, Status,
-};
+use switchboard::{CallOptions, Channel, Code, ConnectivityState, Status};
 use switchboard_tests::echo::{EchoRequest, EchoResponse, StreamRequest};
+use switchboard_tests::methods::{BIDI, CLIENT_STREAM, SERVER_STREAM, UNARY};
 use switchboard_tests::script::{Plan, ScriptedPeer, Step, StreamRecord};
-use switchboard_tests::{
-    ECHO_BIDI_PATH, ECHO_CLIENT_STREAM_PATH, ECHO_SERVER_STREAM_PATH, ECHO_UNARY_PATH,
-};
-
-const UNARY: MethodDescriptor<EchoRequest, EchoResponse> =
-    MethodDescriptor::new(ECHO_UNARY_PATH, MethodKind::Unary, ProstCodec);
-const SERVER_STREAM: MethodDescriptor<StreamRequest, EchoResponse> = MethodDescriptor::new(
-    ECHO_SERVER_STREAM_PATH,
-    MethodKind::ServerStreaming,
-    ProstCodec,
-);
-const CLIENT_STREAM: MethodDescriptor<EchoRequest, EchoResponse> = MethodDescriptor::new(
-    ECHO_CLIENT_STREAM_PATH,
-    MethodKind::ClientStreaming,
-    ProstCodec,
-);
-const BIDI: MethodDescriptor<EchoRequest, EchoResponse> =
-    MethodDescriptor::new(ECHO_BIDI_PATH, MethodKind::BidiStreaming, ProstCodec);
 
 /// How late after its deadline a call may end (the design's "small
 /// margin", with slack for a loaded 2-vCPU CI machine running a debug

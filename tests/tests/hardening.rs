@@ -23,26 +23,10 @@ use switchboard::{
     Status,
 };
 use switchboard_tests::echo::{EchoRequest, EchoResponse, StreamRequest};
+use switchboard_tests::methods::{BIDI, CLIENT_STREAM, SERVER_STREAM, UNARY};
 use switchboard_tests::mock::{MockServer, goaway_frame, grpc_frame};
 use switchboard_tests::support::{fast_backoff, hello};
-use switchboard_tests::{
-    ECHO_BIDI_PATH, ECHO_CLIENT_STREAM_PATH, ECHO_SERVER_STREAM_PATH, ECHO_UNARY_PATH, TonicServer,
-};
-
-const UNARY: MethodDescriptor<EchoRequest, EchoResponse> =
-    MethodDescriptor::new(ECHO_UNARY_PATH, MethodKind::Unary, ProstCodec);
-const CLIENT_STREAM: MethodDescriptor<EchoRequest, EchoResponse> = MethodDescriptor::new(
-    ECHO_CLIENT_STREAM_PATH,
-    MethodKind::ClientStreaming,
-    ProstCodec,
-);
-const SERVER_STREAM: MethodDescriptor<StreamRequest, EchoResponse> = MethodDescriptor::new(
-    ECHO_SERVER_STREAM_PATH,
-    MethodKind::ServerStreaming,
-    ProstCodec,
-);
-const BIDI: MethodDescriptor<EchoRequest, EchoResponse> =
-    MethodDescriptor::new(ECHO_BIDI_PATH, MethodKind::BidiStreaming, ProstCodec);
+use switchboard_tests::{ECHO_BIDI_PATH, ECHO_UNARY_PATH, TonicServer};
 
 /// A SETTINGS frame with SETTINGS_INITIAL_WINDOW_SIZE = 1024.
 const SMALL_STREAM_WINDOW: [u8; 15] = [0, 0, 6, 4, 0, 0, 0, 0, 0, 0, 4, 0, 0, 4, 0];
@@ -319,6 +303,25 @@ fn dropped_futures_leave_no_timer_or_call_behind() {
         "RSS grew by {} MiB over 100,000 dropped futures",
         grown >> 20
     );
+}
+
+/// Ten unary calls on `channel`, each answered with `response_size`
+/// bytes, must all complete (under a watchdog) next to whatever the test
+/// left on the connection.
+fn ten_calls_beside(channel: Channel, options: CallOptions, response_size: u32) {
+    let others = within(Duration::from_secs(30), move || {
+        (0..10)
+            .map(|i| {
+                let request = EchoRequest {
+                    response_size,
+                    ..hello(&format!("c{i}"))
+                };
+                blocking_unary_call(&channel, &UNARY, &options, request).map(|r| r.message)
+            })
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .expect("the calls end");
+    assert_eq!(others.expect("the other calls complete").len(), 10);
 }
 
 /// The resident set size of this process.
@@ -637,19 +640,7 @@ fn a_future_polled_once_and_parked_does_not_stall_its_connection() {
     // this test pass without taking the path it names).
     std::thread::sleep(Duration::from_millis(100));
     release.send(()).unwrap();
-    let others = within(Duration::from_secs(30), move || {
-        (0..10)
-            .map(|i| {
-                let request = EchoRequest {
-                    response_size: 4 * 1024,
-                    ..hello(&format!("c{i}"))
-                };
-                blocking_unary_call(&channel, &UNARY, &options, request).map(|r| r.message)
-            })
-            .collect::<Result<Vec<_>, _>>()
-    })
-    .expect("ends");
-    assert_eq!(others.expect("the other calls complete").len(), 10);
+    ten_calls_beside(channel, options, 4 * 1024);
     let big = futures::executor::block_on(parked).expect("the parked call completes too");
     assert_eq!(big.payload.len(), 63 * 1024);
 }
@@ -676,19 +667,7 @@ fn streams_at_their_buffer_limit_do_not_stall_their_connection() {
             blocking_server_streaming_call(&channel, &SERVER_STREAM, &options, request)
         })
         .collect();
-    let others = within(Duration::from_secs(30), move || {
-        (0..10)
-            .map(|i| {
-                let request = EchoRequest {
-                    response_size: 16 * 1024,
-                    ..hello(&format!("c{i}"))
-                };
-                blocking_unary_call(&channel, &UNARY, &options, request).map(|r| r.message)
-            })
-            .collect::<Result<Vec<_>, _>>()
-    })
-    .expect("ends");
-    assert_eq!(others.expect("the other calls complete").len(), 10);
+    ten_calls_beside(channel, options, 16 * 1024);
     for stream in unread {
         let messages: Vec<_> = stream
             .collect::<Result<_, _>>()
