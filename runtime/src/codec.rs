@@ -19,6 +19,13 @@ use crate::status::Status;
 /// Length of the gRPC message prefix: one flag byte and a `u32` length.
 pub(crate) const PREFIX_LEN: usize = 5;
 
+/// The most the [`Deframer`] reserves for a message body before the body
+/// arrives. A larger declared message grows the buffer (doubling) as its
+/// bytes come in, so a 5-byte prefix cannot make the client allocate the
+/// whole inbound limit at once: 4 MiB by default, up to 4 GiB under a raised
+/// limit.
+const MAX_RESERVE_AHEAD: usize = 64 << 10;
+
 /// Turns requests into bytes and bytes into responses for one method.
 ///
 /// Implementations must be cheap to share: one codec value serves every call
@@ -194,7 +201,7 @@ impl Deframer {
                     self.buf.clear();
                     return Err(status);
                 }
-                self.buf.reserve(len);
+                self.buf.reserve(len.min(MAX_RESERVE_AHEAD));
                 self.body = Some((len, compressed));
                 (len, compressed)
             }
@@ -321,6 +328,45 @@ mod tests {
         assert_eq!(err.code(), Code::ResourceExhausted);
         assert!(err.message().contains("11 bytes"), "{}", err.message());
         assert!(err.message().contains("10 bytes"), "{}", err.message());
+    }
+
+    #[test]
+    fn a_huge_declared_length_is_not_reserved_up_front() {
+        // Fuzz finding (deframe, limit usize::MAX): a prefix split across two
+        // DATA frames declaring ~4 GiB made the deframer reserve ~4 GiB
+        // before any of the body had arrived.
+        let mut d = Deframer::new(usize::MAX, Ok(None));
+        d.push(Bytes::from_static(&[0, 0xFF, 0xFF]));
+        assert_eq!(d.next_message().unwrap(), None);
+        d.push(Bytes::from_static(&[0xFF, 0xF0, 1, 2, 3]));
+        assert_eq!(d.next_message().unwrap(), None);
+        assert!(!d.is_idle());
+        assert!(
+            d.buf.capacity() <= MAX_RESERVE_AHEAD + PREFIX_LEN,
+            "reserved {} bytes for a body not yet received",
+            d.buf.capacity()
+        );
+    }
+
+    #[test]
+    fn a_message_larger_than_the_reservation_still_reassembles() {
+        let body: Vec<u8> = (0..MAX_RESERVE_AHEAD + 100).map(|i| i as u8).collect();
+        let bytes = frame(&body);
+        let mut d = Deframer::new(usize::MAX, Ok(None));
+        let mut chunks = bytes.chunks(1 << 12).peekable();
+        // Split the prefix itself, so the body goes through the reassembly buffer.
+        d.push(Bytes::copy_from_slice(&bytes[..2]));
+        assert_eq!(d.next_message().unwrap(), None);
+        let first = chunks.next().unwrap();
+        d.push(Bytes::copy_from_slice(&first[2..]));
+        while let Some(chunk) = chunks.next() {
+            assert_eq!(d.next_message().unwrap(), None);
+            d.push(Bytes::copy_from_slice(chunk));
+            if chunks.peek().is_none() {
+                assert_eq!(d.next_message().unwrap().unwrap().data, body);
+            }
+        }
+        assert!(d.is_idle());
     }
 
     #[test]

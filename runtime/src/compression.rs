@@ -65,12 +65,12 @@ impl Encoding {
             Encoding::Gzip => {
                 let decoder = flate2::read::GzDecoder::new(src);
                 let mut out = Vec::with_capacity(src.len().saturating_mul(2).min(limit));
-                decoder
-                    .take(limit as u64 + 1)
-                    .read_to_end(&mut out)
-                    .map_err(|e| {
-                        Status::internal(format!("failed to decompress a gzip message: {e}"))
-                    })?;
+                // One byte past the limit tells "at the limit" from "over it";
+                // saturating, as an unlimited `usize::MAX` has no byte past it.
+                let most = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+                decoder.take(most).read_to_end(&mut out).map_err(|e| {
+                    Status::internal(format!("failed to decompress a gzip message: {e}"))
+                })?;
                 if out.len() > limit {
                     return Err(Status::resource_exhausted(format!(
                         "decompressed message is larger than the inbound limit of {limit} bytes"
@@ -108,6 +108,20 @@ mod tests {
         assert!(bomb.len() < 1 << 20);
         let err = Encoding::Gzip.decompress(&bomb, 4 << 20).unwrap_err();
         assert_eq!(err.code(), Code::ResourceExhausted);
+    }
+
+    #[test]
+    fn an_unlimited_limit_decompresses_the_whole_body() {
+        // Fuzz finding (deframe_gzip, limit usize::MAX): `limit + 1`
+        // overflowed: a panic with overflow checks, and without them a read
+        // limit of 0 bytes, so every message decompressed as empty.
+        let body = b"not empty".repeat(3);
+        let mut compressed = Vec::new();
+        Encoding::Gzip.compress(&body, &mut compressed).unwrap();
+        assert_eq!(
+            Encoding::Gzip.decompress(&compressed, usize::MAX).unwrap(),
+            body
+        );
     }
 
     #[test]

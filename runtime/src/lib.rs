@@ -51,6 +51,8 @@ pub mod compression;
 pub mod deadline;
 mod error_map;
 pub mod executor;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod interceptor;
 pub mod metadata;
 pub mod method;
