@@ -562,7 +562,8 @@ pub fn goaway_frame(last_stream_id: u32, reason: Reason) -> Bytes {
     raw_frame(RawFrame::GOAWAY, 0, 0, payload.freeze())
 }
 
-fn raw_frame(kind: u8, flags: u8, stream_id: u32, payload: Bytes) -> Bytes {
+/// One HTTP/2 frame of `kind` with `flags` on `stream_id`, encoded.
+pub fn raw_frame(kind: u8, flags: u8, stream_id: u32, payload: Bytes) -> Bytes {
     RawFrame {
         kind,
         flags,

@@ -25,7 +25,7 @@ use std::time::Instant;
 use bytes::{BufMut, Bytes, BytesMut};
 use tokio::io::AsyncReadExt;
 
-use crate::mock::{MockServer, PREFACE, RawConn, RawFrame, goaway_frame, grpc_frame};
+use crate::mock::{MockServer, PREFACE, RawConn, RawFrame, goaway_frame, grpc_frame, raw_frame};
 
 /// The HTTP/2 CONTINUATION frame type.
 const CONTINUATION: u8 = 0x9;
@@ -217,7 +217,7 @@ async fn run(mut conn: RawConn, plan: Arc<Plan>, log: Arc<PeerLog>) {
         let id = frame.stream_id;
         match frame.kind {
             RawFrame::SETTINGS if frame.flags & RawFrame::ACK == 0 => {
-                conn.write(&frame_bytes(
+                conn.write(&raw_frame(
                     RawFrame::SETTINGS,
                     RawFrame::ACK,
                     0,
@@ -226,13 +226,8 @@ async fn run(mut conn: RawConn, plan: Arc<Plan>, log: Arc<PeerLog>) {
                 .await;
             }
             RawFrame::PING if frame.flags & RawFrame::ACK == 0 => {
-                conn.write(&frame_bytes(
-                    RawFrame::PING,
-                    RawFrame::ACK,
-                    0,
-                    frame.payload,
-                ))
-                .await;
+                conn.write(&raw_frame(RawFrame::PING, RawFrame::ACK, 0, frame.payload))
+                    .await;
             }
             RawFrame::HEADERS | CONTINUATION => {
                 let end_stream = match (frame.kind, open_block) {
@@ -314,7 +309,7 @@ async fn half_closed(conn: &mut RawConn, plan: &Plan, log: &PeerLog, index: usiz
     if record.warm_up {
         let mut out = BytesMut::new();
         out.extend_from_slice(&headers_frame(id, true, false, None));
-        out.extend_from_slice(&frame_bytes(RawFrame::DATA, 0, id, grpc_frame(b"")));
+        out.extend_from_slice(&raw_frame(RawFrame::DATA, 0, id, grpc_frame(b"")));
         out.extend_from_slice(&headers_frame(id, false, true, Some(0)));
         conn.write(&out).await;
         let now = Instant::now();
@@ -339,7 +334,7 @@ async fn reply(conn: &mut RawConn, plan: &Plan, log: &PeerLog, index: usize, id:
                 headers_sent = true;
             }
             Step::Message(body) => {
-                out.extend_from_slice(&frame_bytes(RawFrame::DATA, 0, id, grpc_frame(body)));
+                out.extend_from_slice(&raw_frame(RawFrame::DATA, 0, id, grpc_frame(body)));
             }
             Step::Trailers(code) => {
                 out.extend_from_slice(&headers_frame(id, !headers_sent, true, Some(*code)));
@@ -371,13 +366,13 @@ fn settings(initial_window_size: Option<u32>) -> Bytes {
         payload.put_u16(SETTINGS_INITIAL_WINDOW_SIZE);
         payload.put_u32(size);
     }
-    frame_bytes(RawFrame::SETTINGS, 0, 0, payload.freeze())
+    raw_frame(RawFrame::SETTINGS, 0, 0, payload.freeze())
 }
 
 fn window_update(stream_id: u32, credit: u32) -> Bytes {
     let mut payload = BytesMut::with_capacity(4);
     payload.put_u32(credit & 0x7fff_ffff);
-    frame_bytes(WINDOW_UPDATE, 0, stream_id, payload.freeze())
+    raw_frame(WINDOW_UPDATE, 0, stream_id, payload.freeze())
 }
 
 /// A HEADERS frame (END_HEADERS, and END_STREAM if `end`): the response
@@ -400,15 +395,5 @@ fn headers_frame(stream_id: u32, response: bool, end: bool, code: Option<u32>) -
         block.put_slice(value.as_bytes());
     }
     let flags = END_HEADERS | if end { RawFrame::END_STREAM } else { 0 };
-    frame_bytes(RawFrame::HEADERS, flags, stream_id, block.freeze())
-}
-
-fn frame_bytes(kind: u8, flags: u8, stream_id: u32, payload: Bytes) -> Bytes {
-    RawFrame {
-        kind,
-        flags,
-        stream_id,
-        payload,
-    }
-    .encode()
+    raw_frame(RawFrame::HEADERS, flags, stream_id, block.freeze())
 }

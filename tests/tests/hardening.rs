@@ -59,6 +59,18 @@ fn within<T: Send + 'static>(
     }
 }
 
+/// One blocking unary call of `method` with deadline `d`, under a 20 s
+/// watchdog.
+fn unary_within<C: Codec<EchoRequest, EchoResponse> + Clone>(
+    channel: Channel,
+    method: &'static MethodDescriptor<EchoRequest, EchoResponse, C>,
+    d: Duration,
+) -> Result<Result<EchoResponse, Status>, String> {
+    within(Duration::from_secs(20), move || {
+        blocking_unary_call(&channel, method, &deadline(d), hello("x"))
+    })
+}
+
 fn reply(message: &str) -> EchoResponse {
     EchoResponse {
         message: message.to_owned(),
@@ -95,15 +107,7 @@ fn a_unary_call_answered_with_three_messages_fails_internal_at_once() {
         let server = answering_with(3, trailers);
         let channel = Channel::builder(server.url()).build().unwrap();
         let started = Instant::now();
-        let result = within(Duration::from_secs(20), move || {
-            blocking_unary_call(
-                &channel,
-                &UNARY,
-                &deadline(Duration::from_secs(30)),
-                hello("x"),
-            )
-        })
-        .expect("the call ends");
+        let result = unary_within(channel, &UNARY, Duration::from_secs(30)).expect("the call ends");
         let status = result.expect_err("three responses to a unary call");
         assert_eq!(
             status.code(),
@@ -356,15 +360,8 @@ fn a_panicking_decoder_gives_internal_on_a_blocking_call() {
         MethodDescriptor::new(ECHO_UNARY_PATH, MethodKind::Unary, PanickingDecoder);
     let server = TonicServer::start();
     let channel = Channel::builder(server.url()).build().unwrap();
-    let result = within(Duration::from_secs(20), move || {
-        blocking_unary_call(
-            &channel,
-            &PANICKY,
-            &deadline(Duration::from_secs(10)),
-            hello("x"),
-        )
-    })
-    .expect("the call returns rather than panicking or hanging");
+    let result = unary_within(channel, &PANICKY, Duration::from_secs(10))
+        .expect("the call returns rather than panicking or hanging");
     let status = result.expect_err("the decoder panicked");
     assert_eq!(status.code(), Code::Internal, "{status}");
     assert!(status.message().contains("decoder bug"), "{status}");
