@@ -261,11 +261,7 @@ fn dropped_futures_leave_no_timer_or_call_behind() {
     // A server that reads and discards everything: it never answers, and
     // (unlike a real server) does not mind 120,000 resets.
     let server = MockServer::start_raw(|conn| conn.hold());
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = one_worker_runtime();
     let channel = Channel::builder(server.url())
         .runtime(runtime.handle().clone())
         .build()
@@ -326,6 +322,16 @@ fn ten_calls_beside(channel: Channel, options: CallOptions, response_size: u32) 
     })
     .expect("the calls end");
     assert_eq!(others.expect("the other calls complete").len(), 10);
+}
+
+/// A user-supplied runtime with one worker, for channels built with
+/// `ChannelBuilder::runtime`.
+fn one_worker_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("build a one-worker runtime")
 }
 
 /// The resident set size of this process.
@@ -596,11 +602,7 @@ fn a_retried_wait_for_ready_call_waits_through_failed_attempts() {
 #[test]
 fn a_future_polled_once_and_parked_does_not_stall_its_connection() {
     let server = TonicServer::start();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = one_worker_runtime();
     let channel = Channel::builder(server.url())
         .runtime(runtime.handle().clone())
         .flow_control_windows(64 * 1024, 64 * 1024)

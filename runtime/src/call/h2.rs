@@ -50,7 +50,7 @@ use crate::codec::{Codec, Deframer, encode_frame};
 use crate::compression::{ACCEPT_ENCODING, Encoding};
 use crate::deadline::{Deadline, encode_grpc_timeout};
 use crate::error_map::status_from_h2;
-use crate::executor::ThreadlessExecutor;
+use crate::executor::{Task, ThreadlessExecutor};
 use crate::metadata::Metadata;
 use crate::status::Status;
 use crate::sync::{Mutex, MutexGuard, atomic::AtomicBool, atomic::Ordering, lock};
@@ -597,15 +597,32 @@ impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
 
     /// Queues one pump task on the executor unless one is already queued.
     fn schedule_pump(self: &Arc<Self>) {
+        self.queue_pump(|executor, task| {
+            executor.execute(task);
+            Ok(())
+        });
+    }
+
+    /// Queues one pump with `queue` unless one is already queued; `queue`
+    /// may decline (giving the task back). Returns whether a pump was
+    /// queued by this call.
+    fn queue_pump(
+        self: &Arc<Self>,
+        queue: impl FnOnce(&ThreadlessExecutor, Task) -> Result<(), Task>,
+    ) -> bool {
         {
             let mut inbound = lock(&self.inbound);
             if inbound.pump_queued {
-                return;
+                return false;
             }
             inbound.pump_queued = true;
         }
         let shared = self.clone();
-        self.spec.executor.execute(Box::new(move || shared.pump()));
+        if queue(&self.spec.executor, Box::new(move || shared.pump())).is_err() {
+            lock(&self.inbound).pump_queued = false;
+            return false;
+        }
+        true
     }
 
     /// Polls the reader, then delivers every step that can run now. Runs on
@@ -877,25 +894,7 @@ impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
     /// nothing queued, if no thread is parked, or if a pump is already
     /// queued and not run (its caller may be gone: the connection reads).
     fn hand_to_parked_caller(self: &Arc<Self>) -> bool {
-        {
-            let mut inbound = lock(&self.inbound);
-            if inbound.pump_queued {
-                return false;
-            }
-            inbound.pump_queued = true;
-        }
-        let shared = self.clone();
-        match self
-            .spec
-            .executor
-            .execute_if_parked(Box::new(move || shared.pump()))
-        {
-            Ok(()) => true,
-            Err(_unqueued) => {
-                lock(&self.inbound).pump_queued = false;
-                false
-            }
-        }
+        self.queue_pump(ThreadlessExecutor::execute_if_parked)
     }
 }
 
