@@ -49,7 +49,6 @@ pub mod codec;
 pub mod codegen;
 pub mod compression;
 pub mod deadline;
-mod error_map;
 pub mod executor;
 #[doc(hidden)]
 pub mod fuzzing;

@@ -5,7 +5,7 @@
 //! `user-agent`, `grpc-timeout`, custom metadata) and the reading of the
 //! response: headers, length-prefixed messages, trailers, trailers-only
 //! responses, HTTP status mapped to a code when no `grpc-status` came, and
-//! RST_STREAM/GOAWAY mapped through [`crate::error_map`].
+//! RST_STREAM/GOAWAY mapped through [`crate::transport::error`].
 //!
 //! Threads: `start`, `send_message`, `half_close`, `cancel` and `request` run
 //! on the caller's thread (or, for a pending call's replay, on the thread
@@ -39,58 +39,23 @@ use h2::{RecvStream, SendStream};
 // Names built with `from_static`: a `&str` name that is not a standard
 // header is copied into a new allocation on every insert.
 use http::header::{CONTENT_TYPE, HeaderName, HeaderValue, TE, USER_AGENT};
-use http::uri::{Authority, PathAndQuery, Scheme};
+use http::uri::PathAndQuery;
 use http::{Method, Request, Uri};
 
 use crate::call::delivery::{Inbound, Step};
 use crate::call::reader_slot::ReaderSlot;
-use crate::call::replay::{Replay, TransportSource, unprocessed};
+use crate::call::replay::Replay;
 use crate::call::{ClientCall, Listener, catch_user_panic};
 use crate::codec::{Codec, Deframer, encode_frame};
 use crate::compression::{ACCEPT_ENCODING, Encoding};
 use crate::deadline::{Deadline, encode_grpc_timeout};
-use crate::error_map::status_from_h2;
 use crate::executor::{Task, ThreadlessExecutor};
 use crate::metadata::Metadata;
 use crate::status::Status;
 use crate::sync::{Mutex, MutexGuard, atomic::AtomicBool, atomic::Ordering, lock};
-use crate::transport::window::StalledStreams;
+use crate::transport::error::status_from_h2;
+use crate::transport::{ConnectionShared, H2Connection, unprocessed};
 use crate::wake_batch::{self, Deferred};
-
-/// A ready HTTP/2 connection, as a call needs it: where to open streams and
-/// what to put in their headers.
-///
-/// Cloning it clones h2's `SendRequest`, which takes h2's connection-wide
-/// lock (so does dropping one): a call makes exactly one clone, and moves
-/// it into the call.
-#[derive(Clone)]
-pub(crate) struct H2Transport {
-    pub(crate) send: SendRequest<Bytes>,
-    pub(crate) common: Arc<TransportCommon>,
-}
-
-/// What every call on one connection shares, besides the stream opener.
-pub(crate) struct TransportCommon {
-    pub(crate) runtime: tokio::runtime::Handle,
-    pub(crate) scheme: Scheme,
-    pub(crate) authority: Authority,
-    pub(crate) user_agent: HeaderValue,
-    /// Set once the connection can take no new streams.
-    pub(crate) broken: Arc<AtomicBool>,
-    /// Streams whose reader stopped at the per-call buffer limit; the
-    /// connection window grows for them.
-    pub(crate) stalled: Arc<StalledStreams>,
-    /// Where a call that the server did not process gets its next
-    /// connection (the channel); `None` disables transparent retry.
-    pub(crate) source: Option<Arc<dyn TransportSource>>,
-}
-
-impl H2Transport {
-    /// Whether new streams on this connection are bound to fail.
-    pub(crate) fn is_broken(&self) -> bool {
-        self.common.broken.load(Ordering::Acquire)
-    }
-}
 
 /// What a real call needs to know beyond its transport.
 pub(crate) struct CallSpec<Req, Resp> {
@@ -120,7 +85,7 @@ pub(crate) struct H2Call<Req: Send + 'static, Resp: Send + 'static> {
 }
 
 struct Shared<Req, Resp> {
-    transport: Arc<TransportCommon>,
+    transport: Arc<ConnectionShared>,
     /// The connection's stream opener, taken by `start`.
     opener: Mutex<Option<SendRequest<Bytes>>>,
     spec: CallSpec<Req, Resp>,
@@ -211,8 +176,11 @@ const OUTBOUND_RESERVE: usize = 64 * 1024;
 
 impl<Req: Send + 'static, Resp: Send + 'static> H2Call<Req, Resp> {
     /// A call that will open its stream on `transport` when started.
-    pub(crate) fn new(transport: H2Transport, spec: CallSpec<Req, Resp>) -> Self {
-        let H2Transport { send, common } = transport;
+    pub(crate) fn new(transport: H2Connection, spec: CallSpec<Req, Resp>) -> Self {
+        let H2Connection {
+            send,
+            shared: common,
+        } = transport;
         H2Call {
             shared: Arc::new(Shared {
                 transport: common,
@@ -303,7 +271,7 @@ impl<Req: Send + 'static, Resp: Send + 'static> ClientCall<Req, Resp> for H2Call
             Err(error) => {
                 // The connection is going away under us: the reader retries
                 // on the next one, or reports this error.
-                shared.transport.broken.store(true, Ordering::Release);
+                shared.transport.mark_broken();
                 Box::pin(drive(shared.clone(), Err(error)))
             }
         };
@@ -728,7 +696,7 @@ async fn drive<Req: Send + 'static, Resp: Send + 'static>(
         if never_opened || error.is_go_away() {
             // This connection takes no new streams; a refused stream alone
             // leaves it usable.
-            shared.transport.broken.store(true, Ordering::Release);
+            shared.transport.mark_broken();
         }
         match shared.retry().await {
             Some(response) => {

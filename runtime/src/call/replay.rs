@@ -9,31 +9,15 @@
 //! A [`Replay`] keeps what the call sent (its request metadata and the
 //! DATA it handed to h2, up to [`REPLAY_LIMIT`] bytes) until response
 //! headers arrive; past the limit the call is no longer retried. A
-//! [`TransportSource`] (the channel) hands out the next ready connection.
-
-use std::future::Future;
-use std::pin::Pin;
+//! [`ConnectionSource`](crate::transport::ConnectionSource) (the channel)
+//! hands out the next ready connection.
 
 use bytes::Bytes;
 
-use crate::call::h2::H2Transport;
 use crate::metadata::Metadata;
-use crate::status::Status;
 
 /// Most request bytes a call keeps for a transparent retry.
 pub(crate) const REPLAY_LIMIT: usize = 64 * 1024;
-
-/// Where a retried call gets its next connection: the channel.
-pub(crate) trait TransportSource: Send + Sync {
-    /// Resolves to a ready connection other than a broken one, connecting
-    /// if need be. Fails like a connection attempt would, unless
-    /// `wait_for_ready`: then it waits through failed attempts and fails
-    /// only when the channel shuts down (the call's deadline bounds it).
-    fn next_ready(
-        &self,
-        wait_for_ready: bool,
-    ) -> Pin<Box<dyn Future<Output = Result<H2Transport, Status>> + Send>>;
-}
 
 /// What a call sent, kept so it can be sent again.
 pub(crate) struct Replay {
@@ -72,12 +56,4 @@ impl Replay {
     pub(crate) fn sent(&self) -> impl Iterator<Item = Bytes> + '_ {
         self.first.iter().chain(&self.more).cloned()
     }
-}
-
-/// Whether an h2 error says the server did not process the stream.
-pub(crate) fn unprocessed(error: &h2::Error) -> bool {
-    (error.is_go_away() && error.is_remote())
-        || (error.is_reset()
-            && error.is_remote()
-            && error.reason() == Some(h2::Reason::REFUSED_STREAM))
 }

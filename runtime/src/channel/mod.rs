@@ -46,8 +46,7 @@ use std::pin::Pin;
 use http::HeaderValue;
 use tokio::sync::oneshot;
 
-use crate::call::h2::{CallSpec, H2Call, H2Transport};
-use crate::call::replay::TransportSource;
+use crate::call::h2::{CallSpec, H2Call};
 use crate::call::{ClientCall, DelayedClientCall, FailedCall, SharedCall};
 use crate::codec::Codec;
 use crate::compression::Encoding;
@@ -57,13 +56,12 @@ use crate::options::CallOptions;
 use crate::status::Status;
 use crate::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use crate::sync::{Mutex, lock};
-use crate::transport::{self, ConnectSettings};
+use crate::transport::{self, Address, ConnectSettings, ConnectionSource, H2Connection};
 
 use backoff::Backoff;
 pub use backoff::BackoffConfig;
 pub use call::ChannelCall;
 pub use target::InvalidTarget;
-use target::Target;
 
 /// The connectivity state of a channel, as gRPC defines it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -104,7 +102,7 @@ pub struct ChannelBuilder {
 }
 
 struct Inner {
-    target: Target,
+    target: Address,
     runtime: Option<tokio::runtime::Handle>,
     settings: ConnectSettings,
     idle_timeout: Duration,
@@ -117,7 +115,7 @@ struct Inner {
 
 struct State {
     connectivity: ConnectivityState,
-    transport: Option<(u64, H2Transport)>,
+    transport: Option<(u64, H2Connection)>,
     pending: Vec<Box<dyn PendingCall>>,
     last_error: Option<Status>,
     backoff: Backoff,
@@ -125,7 +123,7 @@ struct State {
     idle_timer_running: bool,
     /// Retried calls waiting for the next ready connection; a fail-fast
     /// one (`false`) also hears of a failed attempt.
-    ready_waiters: Vec<(bool, oneshot::Sender<Result<H2Transport, Status>>)>,
+    ready_waiters: Vec<(bool, oneshot::Sender<Result<H2Connection, Status>>)>,
 }
 
 impl State {
@@ -349,7 +347,7 @@ impl ChannelBuilder {
     /// 2^31-1) with an error naming the setting, so that nothing fails
     /// later, inside the channel.
     pub fn build(self) -> Result<Channel, InvalidTarget> {
-        let target = Target::parse(&self.target)?;
+        let target = target::parse(&self.target)?;
         let invalid = |reason: String| InvalidTarget {
             target: self.target.clone(),
             reason,
@@ -446,7 +444,7 @@ impl Inner {
     }
 
     /// A connection is ready: serve pending calls on it.
-    fn on_connected(&self, id: u64, transport: H2Transport) {
+    fn on_connected(&self, id: u64, transport: H2Connection) {
         let pending = {
             let mut state = lock(&self.state);
             if state.connectivity != ConnectivityState::Connecting {
@@ -565,7 +563,7 @@ async fn connect_loop(channel: Weak<Inner>, runtime: tokio::runtime::Handle) {
                 inner.on_transport_closed(id, status);
             }
         });
-        let source: Arc<dyn TransportSource> = Arc::new(ChannelSource(channel.clone()));
+        let source: Arc<dyn ConnectionSource> = Arc::new(ChannelSource(channel.clone()));
         let result = transport::connect(
             &target,
             &settings,
@@ -641,11 +639,11 @@ async fn idle_timer(channel: Weak<Inner>) {
 /// calls (see `call::replay`).
 struct ChannelSource(Weak<Inner>);
 
-impl TransportSource for ChannelSource {
+impl ConnectionSource for ChannelSource {
     fn next_ready(
         &self,
         wait_for_ready: bool,
-    ) -> Pin<Box<dyn Future<Output = Result<H2Transport, Status>> + Send>> {
+    ) -> Pin<Box<dyn Future<Output = Result<H2Connection, Status>> + Send>> {
         let Some(inner) = self.0.upgrade() else {
             return Box::pin(std::future::ready(Err(Status::unavailable(
                 "channel was dropped",
@@ -709,7 +707,7 @@ impl Drop for InUse {
 /// A call waiting for a transport, with its type erased.
 trait PendingCall: Send {
     /// Gives the call a real call on `transport`.
-    fn activate(self: Box<Self>, transport: &H2Transport);
+    fn activate(self: Box<Self>, transport: &H2Connection);
     /// Closes the call with `status` without ever opening a stream.
     fn fail(self: Box<Self>, status: Status);
     fn wait_for_ready(&self) -> bool;
@@ -724,7 +722,7 @@ struct Pending<Req, Resp> {
 }
 
 impl<Req: Send + 'static, Resp: Send + 'static> PendingCall for Pending<Req, Resp> {
-    fn activate(self: Box<Self>, transport: &H2Transport) {
+    fn activate(self: Box<Self>, transport: &H2Connection) {
         let real = Arc::new(H2Call::new(transport.clone(), self.spec));
         // Replays the call's buffered operations here and now (rule 5).
         self.delayed.set_call(real);

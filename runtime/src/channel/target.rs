@@ -10,14 +10,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-/// Where a channel connects.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Target {
-    /// A host name or IP literal and a port, resolved at connect time.
-    Tcp { host: String, port: u16 },
-    /// A Unix domain socket.
-    Unix(PathBuf),
-}
+use crate::transport::Address;
 
 /// A target, or another channel setting, that the channel cannot use;
 /// [`ChannelBuilder::build`](crate::ChannelBuilder::build) refuses it
@@ -43,67 +36,47 @@ impl fmt::Display for InvalidTarget {
 
 impl std::error::Error for InvalidTarget {}
 
-impl Target {
-    /// Parses a target string.
-    pub(crate) fn parse(target: &str) -> Result<Target, InvalidTarget> {
-        let invalid = |reason: &str| InvalidTarget {
-            target: target.to_string(),
-            reason: reason.to_string(),
+/// Parses a target string into the address the transport connects to.
+pub(crate) fn parse(target: &str) -> Result<Address, InvalidTarget> {
+    let invalid = |reason: &str| InvalidTarget {
+        target: target.to_string(),
+        reason: reason.to_string(),
+    };
+    if let Some(path) = target.strip_prefix("unix:") {
+        let path = path.strip_prefix("//").unwrap_or(path);
+        if path.is_empty() {
+            return Err(invalid("a unix: target needs a socket path"));
+        }
+        return Ok(Address::Unix(PathBuf::from(path)));
+    }
+    let (rest, default_port) = if let Some(rest) = target.strip_prefix("http://") {
+        (rest.trim_end_matches('/'), 80)
+    } else if target.starts_with("https://") {
+        return Err(invalid(
+            "TLS is not supported yet; use http:// for plaintext HTTP/2",
+        ));
+    } else if let Some(rest) = target.strip_prefix("dns:") {
+        let rest = match rest.strip_prefix("//") {
+            // dns://authority/host:port: a custom DNS server is not supported.
+            Some(r) => match r.split_once('/') {
+                Some(("", hostport)) => hostport,
+                Some(_) => {
+                    return Err(invalid(
+                        "a DNS server authority in dns:// targets is not supported",
+                    ));
+                }
+                None => return Err(invalid("expected dns:///host:port")),
+            },
+            None => rest,
         };
-        if let Some(path) = target.strip_prefix("unix:") {
-            let path = path.strip_prefix("//").unwrap_or(path);
-            if path.is_empty() {
-                return Err(invalid("a unix: target needs a socket path"));
-            }
-            return Ok(Target::Unix(PathBuf::from(path)));
-        }
-        let (rest, default_port) = if let Some(rest) = target.strip_prefix("http://") {
-            (rest.trim_end_matches('/'), 80)
-        } else if target.starts_with("https://") {
-            return Err(invalid(
-                "TLS is not supported yet; use http:// for plaintext HTTP/2",
-            ));
-        } else if let Some(rest) = target.strip_prefix("dns:") {
-            let rest = match rest.strip_prefix("//") {
-                // dns://authority/host:port: a custom DNS server is not supported.
-                Some(r) => match r.split_once('/') {
-                    Some(("", hostport)) => hostport,
-                    Some(_) => {
-                        return Err(invalid(
-                            "a DNS server authority in dns:// targets is not supported",
-                        ));
-                    }
-                    None => return Err(invalid("expected dns:///host:port")),
-                },
-                None => rest,
-            };
-            (rest, 443)
-        } else if target.contains("://") {
-            return Err(invalid("unknown scheme; expected http://, dns: or unix:"));
-        } else {
-            (target, 443)
-        };
-        let (host, port) = split_host_port(rest, default_port).map_err(invalid)?;
-        Ok(Target::Tcp { host, port })
-    }
-
-    /// The `:authority` for requests on this target.
-    pub(crate) fn authority(&self) -> String {
-        match self {
-            Target::Tcp { host, port } if host.contains(':') => format!("[{host}]:{port}"),
-            Target::Tcp { host, port } => format!("{host}:{port}"),
-            Target::Unix(_) => "localhost".to_string(),
-        }
-    }
-}
-
-impl fmt::Display for Target {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Target::Tcp { .. } => f.write_str(&self.authority()),
-            Target::Unix(path) => write!(f, "unix:{}", path.display()),
-        }
-    }
+        (rest, 443)
+    } else if target.contains("://") {
+        return Err(invalid("unknown scheme; expected http://, dns: or unix:"));
+    } else {
+        (target, 443)
+    };
+    let (host, port) = split_host_port(rest, default_port).map_err(invalid)?;
+    Ok(Address::Tcp { host, port })
 }
 
 fn split_host_port(s: &str, default_port: u16) -> Result<(String, u16), &'static str> {
@@ -143,8 +116,8 @@ fn split_host_port(s: &str, default_port: u16) -> Result<(String, u16), &'static
 mod tests {
     use super::*;
 
-    fn tcp(host: &str, port: u16) -> Target {
-        Target::Tcp {
+    fn tcp(host: &str, port: u16) -> Address {
+        Address::Tcp {
             host: host.into(),
             port,
         }
@@ -153,30 +126,21 @@ mod tests {
     #[test]
     fn parses_supported_forms() {
         assert_eq!(
-            Target::parse("http://127.0.0.1:50051").unwrap(),
+            parse("http://127.0.0.1:50051").unwrap(),
             tcp("127.0.0.1", 50051)
         );
+        assert_eq!(parse("http://example.com").unwrap(), tcp("example.com", 80));
+        assert_eq!(parse("dns:///localhost:9").unwrap(), tcp("localhost", 9));
+        assert_eq!(parse("dns:localhost:9").unwrap(), tcp("localhost", 9));
+        assert_eq!(parse("localhost:9").unwrap(), tcp("localhost", 9));
+        assert_eq!(parse("http://[::1]:7").unwrap(), tcp("::1", 7));
         assert_eq!(
-            Target::parse("http://example.com").unwrap(),
-            tcp("example.com", 80)
+            parse("unix:/tmp/s.sock").unwrap(),
+            Address::Unix("/tmp/s.sock".into())
         );
         assert_eq!(
-            Target::parse("dns:///localhost:9").unwrap(),
-            tcp("localhost", 9)
-        );
-        assert_eq!(
-            Target::parse("dns:localhost:9").unwrap(),
-            tcp("localhost", 9)
-        );
-        assert_eq!(Target::parse("localhost:9").unwrap(), tcp("localhost", 9));
-        assert_eq!(Target::parse("http://[::1]:7").unwrap(), tcp("::1", 7));
-        assert_eq!(
-            Target::parse("unix:/tmp/s.sock").unwrap(),
-            Target::Unix("/tmp/s.sock".into())
-        );
-        assert_eq!(
-            Target::parse("unix:///tmp/s.sock").unwrap(),
-            Target::Unix("/tmp/s.sock".into())
+            parse("unix:///tmp/s.sock").unwrap(),
+            Address::Unix("/tmp/s.sock".into())
         );
         assert_eq!(tcp("::1", 7).authority(), "[::1]:7");
     }
@@ -193,7 +157,7 @@ mod tests {
             "http://x:1/path",
             "::1:5",
         ] {
-            let err = Target::parse(bad).unwrap_err();
+            let err = parse(bad).unwrap_err();
             assert!(err.to_string().contains(bad), "{err}");
             assert!(!err.reason.is_empty());
         }

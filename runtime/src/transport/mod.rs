@@ -1,10 +1,10 @@
-//! One HTTP/2 connection over tokio (layer: transport, above `call`).
+//! One HTTP/2 connection over tokio (layer: transport, below `call`).
 //!
-//! Owns connecting to a [`Target`]: name resolution, TCP with `TCP_NODELAY`
+//! Owns connecting to a [`Address`]: name resolution, TCP with `TCP_NODELAY`
 //! or a Unix socket, the h2 client handshake with our window settings, and
 //! the task that drives the connection until it ends. A connection counts as
 //! established once the server's SETTINGS arrived (one PING round trip). It hands the channel
-//! an [`H2Transport`] that calls open streams on, and tells it once, through
+//! an [`H2Connection`] that calls open streams on, and tells it once, through
 //! `on_closed`, when the connection is gone.
 //!
 //! It does not retry, back off or choose among connections: that is the
@@ -21,16 +21,21 @@ use http::uri::{Authority, Scheme};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
-use crate::call::h2::{H2Transport, TransportCommon};
-use crate::call::replay::TransportSource;
-use crate::channel::target::Target;
-use crate::error_map::{status_from_connect, status_from_h2};
 use crate::status::Status;
 use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::wake_batch;
+use error::{status_from_connect, status_from_h2};
 use window::StalledStreams;
 
+mod address;
+mod connection;
+pub(crate) mod error;
+mod source;
 pub(crate) mod window;
+
+pub(crate) use address::Address;
+pub(crate) use connection::{ConnectionShared, H2Connection};
+pub(crate) use source::{ConnectionSource, unprocessed};
 
 /// How long a new connection waits for the server's SETTINGS (see
 /// `handshake`) before it is used anyway.
@@ -50,20 +55,20 @@ pub(crate) struct ConnectSettings {
 ///
 /// `on_closed` runs once, on the runtime, when the connection ends.
 pub(crate) async fn connect(
-    target: &Target,
+    target: &Address,
     settings: &ConnectSettings,
     timeout: Duration,
     runtime: tokio::runtime::Handle,
     on_closed: Box<dyn FnOnce(Status) + Send>,
-    source: Option<Arc<dyn TransportSource>>,
-) -> Result<H2Transport, Status> {
+    source: Option<Arc<dyn ConnectionSource>>,
+) -> Result<H2Connection, Status> {
     let attempt = async {
         match target {
-            Target::Tcp { host, port } => {
+            Address::Tcp { host, port } => {
                 let stream = connect_tcp(host, *port, target).await?;
                 handshake(stream, settings, target, runtime.clone(), on_closed, source).await
             }
-            Target::Unix(path) => {
+            Address::Unix(path) => {
                 let stream = connect_unix(path, target).await?;
                 handshake(stream, settings, target, runtime.clone(), on_closed, source).await
             }
@@ -78,7 +83,7 @@ pub(crate) async fn connect(
     }
 }
 
-async fn connect_tcp(host: &str, port: u16, target: &Target) -> Result<TcpStream, Status> {
+async fn connect_tcp(host: &str, port: u16, target: &Address) -> Result<TcpStream, Status> {
     let addrs = tokio::net::lookup_host((host, port))
         .await
         .map_err(|e| Status::unavailable(format!("failed to resolve {target}: {e}")))?;
@@ -102,7 +107,7 @@ async fn connect_tcp(host: &str, port: u16, target: &Target) -> Result<TcpStream
 #[cfg(unix)]
 async fn connect_unix(
     path: &std::path::Path,
-    target: &Target,
+    target: &Address,
 ) -> Result<tokio::net::UnixStream, Status> {
     tokio::net::UnixStream::connect(path)
         .await
@@ -110,7 +115,7 @@ async fn connect_unix(
 }
 
 #[cfg(not(unix))]
-async fn connect_unix(_: &std::path::Path, target: &Target) -> Result<TcpStream, Status> {
+async fn connect_unix(_: &std::path::Path, target: &Address) -> Result<TcpStream, Status> {
     Err(Status::unavailable(format!(
         "{target}: Unix sockets are not supported on this platform"
     )))
@@ -119,11 +124,11 @@ async fn connect_unix(_: &std::path::Path, target: &Target) -> Result<TcpStream,
 async fn handshake<T>(
     io: T,
     settings: &ConnectSettings,
-    target: &Target,
+    target: &Address,
     runtime: tokio::runtime::Handle,
     on_closed: Box<dyn FnOnce(Status) + Send>,
-    source: Option<Arc<dyn TransportSource>>,
-) -> Result<H2Transport, Status>
+    source: Option<Arc<dyn ConnectionSource>>,
+) -> Result<H2Connection, Status>
 where
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -181,9 +186,9 @@ where
             ),
         }
     }
-    Ok(H2Transport {
+    Ok(H2Connection {
         send,
-        common: Arc::new(TransportCommon {
+        shared: Arc::new(ConnectionShared {
             runtime,
             scheme: Scheme::HTTP,
             authority,

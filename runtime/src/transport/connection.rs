@@ -1,0 +1,59 @@
+//! The handle to one ready HTTP/2 connection (layer: transport).
+//!
+//! An [`H2Connection`] is what a call is handed: the stream opener and what
+//! every call on the connection shares (scheme, authority, user agent, the
+//! broken flag, stalled-stream accounting, where a retried call gets its
+//! next connection).
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use h2::client::SendRequest;
+use http::HeaderValue;
+use http::uri::{Authority, Scheme};
+
+use crate::sync::atomic::{AtomicBool, Ordering};
+use crate::transport::source::ConnectionSource;
+use crate::transport::window::StalledStreams;
+
+/// A ready HTTP/2 connection, as a call needs it: where to open streams and
+/// what to put in their headers.
+///
+/// Cloning it clones h2's `SendRequest`, which takes h2's connection-wide
+/// lock (so does dropping one): a call makes exactly one clone, and moves
+/// it into the call.
+#[derive(Clone)]
+pub(crate) struct H2Connection {
+    pub(crate) send: SendRequest<Bytes>,
+    pub(crate) shared: Arc<ConnectionShared>,
+}
+
+/// What every call on one connection shares, besides the stream opener.
+pub(crate) struct ConnectionShared {
+    pub(crate) runtime: tokio::runtime::Handle,
+    pub(crate) scheme: Scheme,
+    pub(crate) authority: Authority,
+    pub(crate) user_agent: HeaderValue,
+    /// Set once the connection can take no new streams.
+    pub(crate) broken: Arc<AtomicBool>,
+    /// Streams whose reader stopped at the per-call buffer limit; the
+    /// connection window grows for them.
+    pub(crate) stalled: Arc<StalledStreams>,
+    /// Where a call that the server did not process gets its next
+    /// connection (the channel); `None` disables transparent retry.
+    pub(crate) source: Option<Arc<dyn ConnectionSource>>,
+}
+
+impl H2Connection {
+    /// Whether new streams on this connection are bound to fail.
+    pub(crate) fn is_broken(&self) -> bool {
+        self.shared.broken.load(Ordering::Acquire)
+    }
+}
+
+impl ConnectionShared {
+    /// Marks the connection as taking no new streams (it is going away).
+    pub(crate) fn mark_broken(&self) {
+        self.broken.store(true, Ordering::Release);
+    }
+}
