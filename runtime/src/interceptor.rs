@@ -11,10 +11,10 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::call::catch_user_panic;
 use crate::deadline::Deadline;
 use crate::metadata::Metadata;
 use crate::status::Status;
+use crate::user_code::catch_user_panic;
 
 /// What an interceptor may see and change about a call that is starting.
 #[derive(Debug)]

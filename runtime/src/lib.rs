@@ -61,6 +61,7 @@ pub mod status;
 pub mod stub;
 mod sync;
 mod transport;
+mod user_code;
 mod wake_batch;
 
 pub use channel::{Channel, ChannelBuilder, ConnectivityState};

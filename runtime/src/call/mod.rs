@@ -94,14 +94,4 @@ pub trait ClientCall<Req, Resp>: Send + Sync {
 /// A call shared between its caller and the channel's tasks.
 pub type SharedCall<Req, Resp> = std::sync::Arc<dyn ClientCall<Req, Resp>>;
 
-/// Runs `f`, turning a panic into an error message that names `what`.
-pub(crate) fn catch_user_panic<R>(what: &str, f: impl FnOnce() -> R) -> Result<R, String> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|payload| {
-        let detail = payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "non-string panic payload".to_string());
-        format!("{what} panicked: {detail}")
-    })
-}
+pub(crate) use crate::user_code::catch_user_panic;
