@@ -62,6 +62,7 @@ pub mod stub;
 mod sync;
 mod transport;
 mod wake_batch;
+mod wire;
 
 pub use channel::{Channel, ChannelBuilder, ConnectivityState};
 pub use codec::{Codec, ProstCodec};
@@ -69,7 +70,7 @@ pub use deadline::Deadline;
 pub use metadata::{Metadata, MetadataError};
 pub use method::{MethodDescriptor, MethodKind};
 pub use options::CallOptions;
-pub use status::{Code, Status};
+pub use status::{Code, Origin, Status};
 
 /// Includes the code `switchboard-build` generated for proto package
 /// `package` (from `OUT_DIR`), e.g. `switchboard::include_proto!("helloworld")`
