@@ -264,3 +264,69 @@ where
         }),
     })
 }
+
+#[cfg(all(test, not(switchboard_loom)))]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_step_cut_short_by_the_connect_timeout_fails_with_its_origin() {
+        let target = Address::Tcp {
+            host: "example.invalid".into(),
+            port: 1,
+        };
+        // The deadline has passed and the step never finishes: the first
+        // poll of the timer reports the timeout.
+        let limit = AttemptLimit {
+            deadline: Some(Instant::now()),
+            timeout: Duration::ZERO,
+            target: &target,
+        };
+        for origin in [Origin::Resolve, Origin::Connect, Origin::Http2] {
+            let step = std::future::pending::<Result<(), Status>>();
+            let status = runtime().block_on(limit.run(origin, step)).unwrap_err();
+            assert_eq!(status.code(), crate::status::Code::Unavailable);
+            assert_eq!(
+                status.message(),
+                "failed to connect to example.invalid:1: timed out after 0.000s"
+            );
+            assert_eq!(status.origin(), origin);
+            let io = status
+                .source()
+                .and_then(|s| s.downcast_ref::<std::io::Error>());
+            assert_eq!(
+                io.map(std::io::Error::kind),
+                Some(std::io::ErrorKind::TimedOut)
+            );
+        }
+    }
+
+    #[test]
+    fn a_step_within_the_limit_gives_its_own_result() {
+        let target = Address::Unix("/nowhere".into());
+        for deadline in [None, Instant::now().checked_add(Duration::from_secs(60))] {
+            let limit = AttemptLimit {
+                deadline,
+                timeout: Duration::from_secs(60),
+                target: &target,
+            };
+            let ok = runtime().block_on(limit.run(Origin::Connect, async { Ok::<_, Status>(7) }));
+            assert_eq!(ok.unwrap(), 7);
+            let failed = Status::internal("own").with_origin(Origin::Http2);
+            let err = runtime()
+                .block_on(limit.run(Origin::Connect, async { Err::<(), _>(failed) }))
+                .unwrap_err();
+            assert_eq!(err.message(), "own");
+            assert_eq!(err.origin(), Origin::Http2);
+        }
+    }
+}
