@@ -8,10 +8,9 @@
 //!
 //! It does not map the wire: reading `grpc-status` / `grpc-message` /
 //! `grpc-status-details-bin` out of trailers, and mapping an HTTP status or an
-//! HTTP/2 error code to a [`Code`], live in `wire` (the one place the wire is
-//! mapped; its `impl Status` block adds `from_header_map`, `from_http_status`
-//! and `from_h2_reason`). The transport's I/O and h2 failures become a
-//! `Status` in `transport::error`.
+//! HTTP/2 error code to a [`Code`], live in `wire`, whose `impl Status` block
+//! adds `from_header_map`, `from_http_status` and `from_h2_reason`. The
+//! transport's I/O and h2 failures become a `Status` in `transport::error`.
 //!
 //! Invariants: a `Status` is cheap to clone and `Send + Sync` (the source is
 //! shared, never copied), and its trailers never hold reserved headers.
