@@ -63,6 +63,7 @@ mod sync;
 mod transport;
 mod user_code;
 mod wake_batch;
+mod wire;
 
 pub use channel::{Channel, ChannelBuilder, ConnectivityState};
 pub use codec::{Codec, ProstCodec};
@@ -70,7 +71,7 @@ pub use deadline::Deadline;
 pub use metadata::{Metadata, MetadataError};
 pub use method::{MethodDescriptor, MethodKind};
 pub use options::CallOptions;
-pub use status::{Code, Status};
+pub use status::{Code, Origin, Status};
 
 /// Includes the code `switchboard-build` generated for proto package
 /// `package` (from `OUT_DIR`), e.g. `switchboard::include_proto!("helloworld")`

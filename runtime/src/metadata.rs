@@ -3,7 +3,9 @@
 //! Layer: plain data, at the bottom of the runtime; it imports nothing from the
 //! rest of the crate. It owns [`Metadata`], the ordered multimap of custom
 //! metadata a caller attaches to a call or receives in its headers and
-//! trailers, and [`MetadataError`], the reason an entry was refused.
+//! trailers, [`MetadataError`], the reason an entry was refused, and the
+//! rules an entry must keep (which keys are reserved, which characters a key
+//! and an ASCII value may hold, and the base64 alphabet of `-bin` values).
 //!
 //! Invariants every [`Metadata`] keeps, however it was built:
 //!
@@ -16,22 +18,20 @@
 //!   ASCII values made of printable characters (`0x20..=0x7E`);
 //! - entries keep their insertion order, and values of one key keep theirs.
 //!
-//! It implements the `Custom-Metadata` rules of gRPC's PROTOCOL-HTTP2: binary
-//! values travel base64-encoded (sent unpadded, accepted padded or unpadded),
-//! and several values of one binary key may arrive joined by `,`. Reading a
-//! peer's headers never fails: an entry that breaks the rules above is dropped
-//! with a `tracing` debug event.
+//! It does not touch HTTP headers: writing metadata into a request's headers
+//! and reading it out of a response's headers and trailers (gRPC's
+//! `Custom-Metadata` rules of PROTOCOL-HTTP2: base64 `-bin` values, reserved
+//! headers skipped, bad entries dropped with a debug event) live in `wire`,
+//! through the two `append_checked_*` methods below.
 
 use std::fmt;
 
-use base64::Engine as _;
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use bytes::Bytes;
-use http::header::{HeaderMap, HeaderName, HeaderValue};
 
 /// Suffix that marks a key whose values are binary.
-const BINARY_SUFFIX: &str = "-bin";
+pub(crate) const BINARY_SUFFIX: &str = "-bin";
 
 /// Base64 as gRPC uses it for `-bin` values: standard alphabet, written
 /// without padding, read with or without it.
@@ -221,97 +221,32 @@ impl Metadata {
         self.entries.extend(other.entries.iter().cloned());
     }
 
-    /// Writes every entry into an outgoing header map, appending to (never
-    /// replacing) what is already there. Binary values are base64-encoded with
-    /// the standard alphabet and no padding.
-    pub(crate) fn write_to(&self, headers: &mut HeaderMap) {
-        for (key, value) in &self.entries {
-            // Keys and ASCII values were validated on the way in, so neither
-            // conversion can fail; if one ever did, dropping the entry beats
-            // panicking on a user's call.
-            let Ok(name) = HeaderName::from_bytes(key.as_bytes()) else {
-                tracing::debug!(key = %key, "dropping metadata entry with an unencodable key");
-                continue;
-            };
-            let header_value = match value {
-                Value::Ascii(s) => HeaderValue::from_str(s),
-                Value::Binary(b) => HeaderValue::from_str(&BASE64_BIN.encode(b)),
-            };
-            match header_value {
-                Ok(v) => {
-                    headers.append(name, v);
-                }
-                Err(_) => {
-                    tracing::debug!(key = %key, "dropping metadata entry with an unencodable value");
-                }
-            }
-        }
+    /// Adds an ASCII entry whose key and value the caller already checked
+    /// (lowercase, valid, not reserved, not `-bin`; printable value): for
+    /// `wire`, which reads them out of received headers.
+    pub(crate) fn append_checked_ascii(&mut self, key: &str, value: &str) {
+        self.entries
+            .push((key.to_owned(), Value::Ascii(value.to_owned())));
     }
 
-    /// Reads custom metadata out of received headers or trailers.
-    ///
-    /// Skips pseudo headers, every `grpc-*` header (`grpc-status`,
-    /// `grpc-message`, `grpc-status-details-bin`, `grpc-encoding`,
-    /// `grpc-timeout`, ...), `content-type`, `te` and connection-level headers.
-    /// Binary values are base64-decoded, padded or not; a binary header whose
-    /// value is several base64 strings joined by `,` gives one entry each.
-    /// An entry with an invalid key, a non-printable ASCII value or bad base64
-    /// is dropped with a `tracing` debug event; this never fails or panics.
-    pub(crate) fn from_headers(headers: &HeaderMap) -> Metadata {
-        let mut md = Metadata::new();
-        for (name, value) in headers {
-            let key = name.as_str();
-            if is_reserved(key) {
-                continue;
-            }
-            if let Some(reason) = key_problem(key) {
-                tracing::debug!(
-                    key,
-                    reason,
-                    "dropping received metadata entry with an invalid key"
-                );
-                continue;
-            }
-            if key.ends_with(BINARY_SUFFIX) {
-                for part in value.as_bytes().split(|&b| b == b',') {
-                    match BASE64_BIN.decode(part.trim_ascii()) {
-                        Ok(bytes) => md
-                            .entries
-                            .push((key.to_owned(), Value::Binary(Bytes::from(bytes)))),
-                        Err(err) => {
-                            tracing::debug!(key, %err, "dropping received binary metadata value that is not valid base64");
-                        }
-                    }
-                }
-            } else {
-                match std::str::from_utf8(value.as_bytes()) {
-                    Ok(text) if is_printable_ascii(text) => md
-                        .entries
-                        .push((key.to_owned(), Value::Ascii(text.to_owned()))),
-                    _ => {
-                        tracing::debug!(
-                            key,
-                            "dropping received metadata value that is not printable ASCII"
-                        );
-                    }
-                }
-            }
-        }
-        md
+    /// Adds a binary entry whose key the caller already checked (lowercase,
+    /// valid, not reserved, ending in `-bin`): for `wire`.
+    pub(crate) fn append_checked_binary(&mut self, key: &str, value: Bytes) {
+        self.entries.push((key.to_owned(), Value::Binary(value)));
     }
 }
 
 /// Whether `key` (already lowercase) is reserved for gRPC or HTTP/2.
-fn is_reserved(key: &str) -> bool {
+pub(crate) fn is_reserved(key: &str) -> bool {
     key.starts_with(':') || key.starts_with("grpc-") || RESERVED_KEYS.contains(&key)
 }
 
-fn is_printable_ascii(value: &str) -> bool {
+pub(crate) fn is_printable_ascii(value: &str) -> bool {
     value.bytes().all(|b| (0x20..=0x7E).contains(&b))
 }
 
 /// What is wrong with the characters of a lowercase key, if anything.
-fn key_problem(key: &str) -> Option<&'static str> {
+pub(crate) fn key_problem(key: &str) -> Option<&'static str> {
     let allowed =
         |b: u8| b.is_ascii_digit() || b.is_ascii_lowercase() || matches!(b, b'_' | b'-' | b'.');
     if key.is_empty() {
@@ -602,60 +537,5 @@ mod tests {
         assert!(md.is_empty());
         // Allowed punctuation and an empty value.
         ok(md.insert("a_b.c-d0", ""));
-    }
-
-    #[test]
-    fn binary_round_trip_through_headers() {
-        let mut md = Metadata::new();
-        ok(md.append("x-plain", "hello world"));
-        ok(md.append_bin("blob-bin", vec![0u8, 1, 2, 253, 254, 255]));
-        ok(md.append_bin("blob-bin", vec![0xFFu8]));
-        ok(md.append_bin("empty-bin", Bytes::new()));
-
-        let mut headers = HeaderMap::new();
-        md.write_to(&mut headers);
-        // Sent unpadded, standard alphabet.
-        let sent: Vec<_> = headers.get_all("blob-bin").iter().collect();
-        assert_eq!(sent, vec!["AAEC/f7/", "/w"]);
-
-        let back = Metadata::from_headers(&headers);
-        assert_eq!(back, md);
-    }
-
-    #[test]
-    fn from_headers_accepts_padding_and_joined_values() {
-        let mut headers = HeaderMap::new();
-        headers.append("a-bin", HeaderValue::from_static("/w=="));
-        headers.append("b-bin", HeaderValue::from_static("/w, AAE="));
-        let md = Metadata::from_headers(&headers);
-        assert_eq!(md.get_bin("a-bin"), Some(&[0xFFu8][..]));
-        let b: Vec<_> = md.get_all("b-bin").map(MetadataValue::as_bytes).collect();
-        assert_eq!(b, vec![&[0xFFu8][..], &[0u8, 1][..]]);
-    }
-
-    #[test]
-    fn from_headers_skips_reserved_and_invalid_entries() {
-        let mut headers = HeaderMap::new();
-        for (k, v) in [
-            ("content-type", "application/grpc"),
-            ("te", "trailers"),
-            ("grpc-status", "0"),
-            ("grpc-message", "hi"),
-            ("grpc-status-details-bin", "AAE"),
-            ("grpc-encoding", "gzip"),
-            ("grpc-accept-encoding", "gzip"),
-            ("grpc-timeout", "1S"),
-            ("connection", "close"),
-            ("bad-bin", "not base64!"),
-            ("we!rd", "x"),
-            ("kept", "yes"),
-        ] {
-            headers.append(HeaderName::from_static(k), HeaderValue::from_static(v));
-        }
-        headers.append("latin", HeaderValue::from_bytes(b"caf\xe9").unwrap());
-        headers.append("tab", HeaderValue::from_bytes(b"a\tb").unwrap());
-        let md = Metadata::from_headers(&headers);
-        let entries: Vec<_> = md.iter().collect();
-        assert_eq!(entries, vec![("kept", MetadataValue::Ascii("yes"))]);
     }
 }

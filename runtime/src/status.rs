@@ -1,29 +1,31 @@
 //! gRPC status codes and the `Status` a call ends with.
 //!
 //! Layer: plain data, next to `metadata` (the only module it imports). It owns
-//! [`Code`], [`Status`], and every mapping from something the wire or HTTP/2
-//! reports into a `Status`: received `grpc-status` / `grpc-message` /
-//! `grpc-status-details-bin` trailers, an HTTP status that came without a
-//! `grpc-status`, and an HTTP/2 `RST_STREAM` or `GOAWAY` error code. Other
-//! modules call these functions rather than choosing codes themselves, so the
-//! mapping lives in one place.
+//! the types: [`Code`], [`Status`] (code, message, details, trailers, and
+//! where the failure came from: its [`Origin`] and, through
+//! [`std::error::Error::source`], the error that caused it), and the text form
+//! of `grpc-message` ([`encode_grpc_message`], [`decode_grpc_message`]).
 //!
-//! Invariants: building a `Status` from peer input never fails and never
-//! panics (bad input becomes a `Status` that says what was wrong), and a
-//! `Status`'s trailers never hold reserved headers.
+//! It does not map the wire: reading `grpc-status` / `grpc-message` /
+//! `grpc-status-details-bin` out of trailers, and mapping an HTTP status or an
+//! HTTP/2 error code to a [`Code`], live in `wire`, whose `impl Status` block
+//! adds `from_header_map`, `from_http_status` and `from_h2_reason`. The
+//! transport's I/O and h2 failures become a `Status` in `transport::error`.
 //!
-//! Specs implemented: gRPC's `doc/statuscodes.md` (codes and their names),
-//! PROTOCOL-HTTP2 (`Status`, `Status-Message` percent-encoding,
-//! `grpc-status-details-bin`, the "Errors" table mapping HTTP/2 error codes),
-//! and `doc/http-grpc-status-mapping.md` (HTTP status to gRPC code).
+//! Invariants: a `Status` is cheap to clone and `Send + Sync` (the source is
+//! shared, never copied), and its trailers never hold reserved headers.
+//!
+//! Specs implemented: gRPC's `doc/statuscodes.md` (codes and their names) and
+//! PROTOCOL-HTTP2's `Status-Message` percent-encoding.
 
+use std::error::Error;
 use std::fmt;
+use std::sync::Arc;
 
-use base64::Engine as _;
 use bytes::Bytes;
 use percent_encoding::{AsciiSet, CONTROLS, percent_decode, utf8_percent_encode};
 
-use crate::metadata::{BASE64_BIN, Metadata};
+use crate::metadata::Metadata;
 
 /// A gRPC status code, as defined in gRPC's `doc/statuscodes.md`.
 ///
@@ -133,12 +135,136 @@ impl fmt::Display for Code {
 ///
 /// A `Status` with [`Code::Ok`] means success; any other code is the error
 /// a failed call returns.
+///
+/// A failed call also says where it failed: [`Status::origin`] tells name
+/// resolution, connecting, TLS, HTTP/2, the server and this library apart,
+/// and [`std::error::Error::source`] gives the error that caused it, if
+/// there was one (an [`std::io::Error`] from connecting, an `h2::Error` from
+/// the HTTP/2 connection). The message already describes that error, so
+/// `Display` does not repeat it.
+///
+/// `Status` does not implement `PartialEq`: compare [`Status::code`],
+/// [`Status::message`] and [`Status::origin`] instead.
+///
+/// ```
+/// # use switchboard::Status;
+/// use std::error::Error as _;
+/// use switchboard::status::Origin;
+///
+/// # let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+/// # let status = Status::unavailable("failed to connect").with_origin(Origin::Connect).with_source(refused);
+/// // `status` is the error of a failed call.
+/// if status.origin() == Origin::Connect {
+///     let mut cause = status.source();
+///     while let Some(error) = cause {
+///         if let Some(io) = error.downcast_ref::<std::io::Error>() {
+///             assert_eq!(io.kind(), std::io::ErrorKind::ConnectionRefused);
+///         }
+///         cause = error.source();
+///     }
+/// }
+/// ```
 #[derive(Clone)]
 pub struct Status {
     code: Code,
     message: String,
     details: Bytes,
     trailers: Metadata,
+    origin: Origin,
+    source: Option<Arc<dyn Error + Send + Sync + 'static>>,
+}
+
+/// Where a failed call failed: which step of reaching the server, or the
+/// server itself, or this library. Read it with [`Status::origin`].
+///
+/// Use it to tell failures apart without parsing messages: a name that does
+/// not resolve, a server that is not listening, a connection that broke, and
+/// an answer the server chose can all be `UNAVAILABLE`. This is what tonic's
+/// issue #1608 asks for ("distinguish between DNS errors, TCP connection
+/// error and HTTP/2 connection error", where tonic reports only
+/// "transport error"); here each of those has its own variant, and
+/// [`std::error::Error::source`] gives the underlying error.
+///
+/// The transport sets `Resolve`, `Connect` and `Http2` (and `Tls` once TLS
+/// exists), reading the server's trailers sets `Server`; every other status
+/// is `Local`, the default, including one built with [`Status::new`].
+/// New variants may be added (for example when the channel gains resolvers
+/// of its own), so a `match` needs a wildcard arm.
+///
+/// ```
+/// # use switchboard::Status;
+/// use switchboard::status::Origin;
+///
+/// fn worth_alerting(status: &Status) -> bool {
+///     match status.origin() {
+///         // Misconfiguration or an outage of DNS, the network or the server.
+///         Origin::Resolve | Origin::Connect | Origin::Tls => true,
+///         // The server answered: its code says what happened.
+///         Origin::Server => false,
+///         _ => false,
+///     }
+/// }
+/// assert!(!worth_alerting(&Status::unavailable("made up")));
+/// ```
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Origin {
+    /// Resolving the target's host name failed (the system resolver found no
+    /// address, or could not be asked). The source, if any, is the
+    /// [`std::io::Error`] the resolver returned. Check the target's name;
+    /// retry if the resolver may be overloaded.
+    Resolve,
+    /// Opening the TCP connection or the Unix socket failed: nothing listens
+    /// there, the host is unreachable, or the attempt timed out. The source
+    /// is the [`std::io::Error`] (e.g. of kind `ConnectionRefused` or
+    /// `TimedOut`). The server never saw the call; retrying later may work.
+    Connect,
+    /// The TLS handshake or the TLS session failed. Not produced yet (the
+    /// transport has no TLS yet); the source will be the TLS library's error.
+    /// Retrying rarely helps: check certificates and configuration.
+    Tls,
+    /// The HTTP/2 connection or the call's stream failed after the socket was
+    /// open: the peer reset the stream (`RST_STREAM`) or closed the
+    /// connection (`GOAWAY`), a peer broke the HTTP/2 protocol, or the
+    /// connection's I/O failed. The source, when the transport had it to
+    /// keep, is the `h2::Error`; an I/O failure is reachable through it
+    /// (`h2::Error::get_io`). The server may or may not have processed the
+    /// call.
+    Http2,
+    /// The server answered with this status: its `grpc-status` (and
+    /// `grpc-message`, details, trailers) in the trailers or in a
+    /// trailers-only response, or, lacking a `grpc-status`, an HTTP status
+    /// mapped to a code (then the answer may come from a proxy in front of
+    /// the server). Treat it by its [`Code`]. There is no source.
+    Server,
+    /// This library ended the call, or the status was made by code that set
+    /// no origin: the deadline passed, the call was cancelled, a local check
+    /// failed (a message too large, a response that breaks gRPC's rules such
+    /// as trailers without `grpc-status`), or the channel shut down. The
+    /// default for [`Status::new`] and every shorthand constructor.
+    #[default]
+    Local,
+}
+
+impl Origin {
+    /// A short lowercase name for logs: `"resolve"`, `"connect"`, `"tls"`,
+    /// `"http2"`, `"server"` or `"local"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Resolve => "resolve",
+            Origin::Connect => "connect",
+            Origin::Tls => "tls",
+            Origin::Http2 => "http2",
+            Origin::Server => "server",
+            Origin::Local => "local",
+        }
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 macro_rules! shorthand {
@@ -153,13 +279,16 @@ macro_rules! shorthand {
 }
 
 impl Status {
-    /// A status with `code` and `message`, no details and no trailers.
+    /// A status with `code` and `message`, no details, no trailers, no
+    /// source, and origin [`Origin::Local`].
     pub fn new(code: Code, message: impl Into<String>) -> Status {
         Status {
             code,
             message: message.into(),
             details: Bytes::new(),
             trailers: Metadata::new(),
+            origin: Origin::Local,
+            source: None,
         }
     }
 
@@ -176,6 +305,46 @@ impl Status {
     /// This status with its trailing metadata replaced by `trailers`.
     pub fn with_trailers(self, trailers: Metadata) -> Status {
         Status { trailers, ..self }
+    }
+
+    /// This status with `source` as the error that caused it, replacing any
+    /// source it had; [`std::error::Error::source`] returns it. Cloning the
+    /// status shares the source.
+    ///
+    /// The message should still say what happened: `Display` shows the
+    /// message, not the source.
+    ///
+    /// ```
+    /// # use switchboard::Status;
+    /// use std::error::Error as _;
+    ///
+    /// let io = std::io::Error::new(std::io::ErrorKind::Other, "disk on fire");
+    /// let status = Status::internal("could not read the request").with_source(io);
+    /// let source = status.source().expect("a source");
+    /// assert!(source.downcast_ref::<std::io::Error>().is_some());
+    /// ```
+    pub fn with_source(self, source: impl Into<Box<dyn Error + Send + Sync + 'static>>) -> Status {
+        Status {
+            source: Some(Arc::from(source.into())),
+            ..self
+        }
+    }
+
+    /// This status with its [`Origin`] replaced by `origin`.
+    ///
+    /// The transport and the wire parsing set it; code that makes statuses
+    /// of its own (a test double of a channel, an interceptor) may set it
+    /// to look like a failure from that step.
+    ///
+    /// ```
+    /// # use switchboard::Status;
+    /// use switchboard::status::Origin;
+    ///
+    /// let status = Status::unavailable("no route").with_origin(Origin::Connect);
+    /// assert_eq!(status.origin(), Origin::Connect);
+    /// ```
+    pub fn with_origin(self, origin: Origin) -> Status {
+        Status { origin, ..self }
     }
 
     /// The status code.
@@ -198,6 +367,12 @@ impl Status {
     /// The custom metadata the server sent in its trailers.
     pub fn trailers(&self) -> &Metadata {
         &self.trailers
+    }
+
+    /// Where the failure came from; [`Origin::Local`] unless the transport or
+    /// the server's trailers said otherwise (see [`Origin`]).
+    pub fn origin(&self) -> Origin {
+        self.origin
     }
 
     /// Whether the code is [`Code::Ok`].
@@ -231,110 +406,6 @@ impl Status {
         /// A [`Code::PermissionDenied`] status with `message`.
         permission_denied => PermissionDenied;
     }
-
-    /// The status for a response whose HTTP status is `status` and which
-    /// carried no `grpc-status`, per gRPC's
-    /// `doc/http-grpc-status-mapping.md`: 400 → INTERNAL,
-    /// 401 → UNAUTHENTICATED, 403 → PERMISSION_DENIED, 404 → UNIMPLEMENTED,
-    /// 429, 502, 503, 504 → UNAVAILABLE, anything else → UNKNOWN.
-    ///
-    /// The message reads like `HTTP status 503 (no grpc-status in response)`.
-    pub(crate) fn from_http_status(status: http::StatusCode) -> Status {
-        let code = match status.as_u16() {
-            400 => Code::Internal,
-            401 => Code::Unauthenticated,
-            403 => Code::PermissionDenied,
-            404 => Code::Unimplemented,
-            429 | 502 | 503 | 504 => Code::Unavailable,
-            _ => Code::Unknown,
-        };
-        Status::new(
-            code,
-            format!(
-                "HTTP status {} (no grpc-status in response)",
-                status.as_u16()
-            ),
-        )
-    }
-
-    /// The status for a stream reset (`RST_STREAM`) or connection shutdown
-    /// (`GOAWAY`) with HTTP/2 error code `reason`, per the "Errors" table of
-    /// PROTOCOL-HTTP2: REFUSED_STREAM → UNAVAILABLE, CANCEL → CANCELLED,
-    /// ENHANCE_YOUR_CALM → RESOURCE_EXHAUSTED, INADEQUATE_SECURITY →
-    /// PERMISSION_DENIED; every other code, known or not, → INTERNAL.
-    ///
-    /// The message is `"{context}: {REASON_NAME}"`, e.g.
-    /// `stream reset by server: REFUSED_STREAM`.
-    pub(crate) fn from_h2_reason(reason: h2::Reason, context: &str) -> Status {
-        let code = match reason {
-            h2::Reason::REFUSED_STREAM => Code::Unavailable,
-            h2::Reason::CANCEL => Code::Cancelled,
-            h2::Reason::ENHANCE_YOUR_CALM => Code::ResourceExhausted,
-            h2::Reason::INADEQUATE_SECURITY => Code::PermissionDenied,
-            // NO_ERROR, PROTOCOL_ERROR, INTERNAL_ERROR, FLOW_CONTROL_ERROR,
-            // SETTINGS_TIMEOUT, STREAM_CLOSED, FRAME_SIZE_ERROR,
-            // COMPRESSION_ERROR, CONNECT_ERROR, HTTP_1_1_REQUIRED and codes
-            // this version of HTTP/2 does not define.
-            _ => Code::Internal,
-        };
-        Status::new(code, format!("{context}: {reason:?}"))
-    }
-
-    /// Reads a status from received trailers, or from the headers of a
-    /// trailers-only response.
-    ///
-    /// Returns `None` if there is no `grpc-status`. Otherwise:
-    /// - `grpc-status` gives the code; a value that is not a decimal integer
-    ///   gives [`Code::Unknown`] with a message saying so, and an integer
-    ///   outside the known codes gives [`Code::Unknown`] as well;
-    /// - `grpc-message` is percent-decoded into the message (invalid UTF-8 is
-    ///   replaced, never an error);
-    /// - `grpc-status-details-bin` is base64-decoded, padded or not, into the
-    ///   details; undecodable details are dropped with a debug event;
-    /// - every other non-reserved entry becomes the status's trailers.
-    pub(crate) fn from_header_map(headers: &http::HeaderMap) -> Option<Status> {
-        let raw_status = headers.get("grpc-status")?;
-        let message = headers
-            .get("grpc-message")
-            .map(|v| decode_grpc_message(v.as_bytes()))
-            .unwrap_or_default();
-
-        let parsed = std::str::from_utf8(raw_status.as_bytes())
-            .ok()
-            .map(str::trim)
-            .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(|s| s.parse::<i32>().ok());
-        let (code, message) = match parsed {
-            Some(v) => (Code::from_i32(v), message),
-            None => {
-                let shown = String::from_utf8_lossy(raw_status.as_bytes());
-                let mut text = format!("invalid grpc-status {shown:?} in response");
-                if !message.is_empty() {
-                    text.push_str(": ");
-                    text.push_str(&message);
-                }
-                (Code::Unknown, text)
-            }
-        };
-
-        let details = match headers.get("grpc-status-details-bin") {
-            None => Bytes::new(),
-            Some(v) => match BASE64_BIN.decode(v.as_bytes().trim_ascii()) {
-                Ok(bytes) => Bytes::from(bytes),
-                Err(err) => {
-                    tracing::debug!(%err, "dropping grpc-status-details-bin that is not valid base64");
-                    Bytes::new()
-                }
-            },
-        };
-
-        Some(Status {
-            code,
-            message,
-            details,
-            trailers: Metadata::from_headers(headers),
-        })
-    }
 }
 
 impl Default for Status {
@@ -363,11 +434,22 @@ impl fmt::Debug for Status {
             .field("message", &self.message)
             .field("details_len", &self.details.len())
             .field("trailers", &self.trailers)
+            .field("origin", &self.origin)
+            .field("source", &self.source)
             .finish()
     }
 }
 
-impl std::error::Error for Status {}
+impl Error for Status {
+    /// The error that caused this status, if it kept one (see
+    /// [`Status::with_source`] and [`Origin`] for which ones do).
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match &self.source {
+            Some(source) => Some(&**source),
+            None => None,
+        }
+    }
+}
 
 /// Bytes PROTOCOL-HTTP2 asks to percent-encode in `grpc-message`: everything
 /// outside `0x20..=0x7E` (`CONTROLS` covers `0x00..=0x1F` and `0x7F`; bytes
@@ -396,7 +478,6 @@ pub fn decode_grpc_message(raw: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::{HeaderMap, HeaderValue, StatusCode};
 
     #[test]
     fn code_wire_values_and_names() {
@@ -514,138 +595,71 @@ mod tests {
     }
 
     #[test]
-    fn http_status_mapping() {
-        let cases = [
-            (400, Code::Internal),
-            (401, Code::Unauthenticated),
-            (403, Code::PermissionDenied),
-            (404, Code::Unimplemented),
-            (429, Code::Unavailable),
-            (502, Code::Unavailable),
-            (503, Code::Unavailable),
-            (504, Code::Unavailable),
-            (200, Code::Unknown),
-            (418, Code::Unknown),
-            (500, Code::Unknown),
-        ];
-        for (http, code) in cases {
-            let status = StatusCode::from_u16(http).unwrap();
-            let s = Status::from_http_status(status);
-            assert_eq!(s.code(), code, "HTTP {http}");
-            assert!(s.message().contains(&http.to_string()), "{}", s.message());
-        }
+    fn origin_defaults_to_local_and_survives_the_builders() {
+        assert_eq!(Status::ok().origin(), Origin::Local);
+        assert_eq!(Status::unavailable("x").origin(), Origin::Local);
+        assert_eq!(Status::default().origin(), Origin::Local);
+        assert_eq!(Origin::default(), Origin::Local);
+        let s = Status::unavailable("x")
+            .with_origin(Origin::Http2)
+            .with_details(Bytes::from_static(b"d"))
+            .with_trailers(Metadata::new());
+        assert_eq!(s.origin(), Origin::Http2);
+        assert_eq!(s.clone().origin(), Origin::Http2);
+        let names: Vec<_> = [
+            Origin::Resolve,
+            Origin::Connect,
+            Origin::Tls,
+            Origin::Http2,
+            Origin::Server,
+            Origin::Local,
+        ]
+        .iter()
+        .map(ToString::to_string)
+        .collect();
         assert_eq!(
-            Status::from_http_status(StatusCode::SERVICE_UNAVAILABLE).message(),
-            "HTTP status 503 (no grpc-status in response)"
+            names,
+            ["resolve", "connect", "tls", "http2", "server", "local"]
         );
     }
 
     #[test]
-    fn h2_reason_mapping() {
-        use h2::Reason;
-        let cases = [
-            (Reason::NO_ERROR, Code::Internal),
-            (Reason::PROTOCOL_ERROR, Code::Internal),
-            (Reason::INTERNAL_ERROR, Code::Internal),
-            (Reason::FLOW_CONTROL_ERROR, Code::Internal),
-            (Reason::SETTINGS_TIMEOUT, Code::Internal),
-            (Reason::FRAME_SIZE_ERROR, Code::Internal),
-            (Reason::REFUSED_STREAM, Code::Unavailable),
-            (Reason::CANCEL, Code::Cancelled),
-            (Reason::COMPRESSION_ERROR, Code::Internal),
-            (Reason::CONNECT_ERROR, Code::Internal),
-            (Reason::ENHANCE_YOUR_CALM, Code::ResourceExhausted),
-            (Reason::INADEQUATE_SECURITY, Code::PermissionDenied),
-            (Reason::from(0xFFu32), Code::Internal),
-        ];
-        for (reason, code) in cases {
-            assert_eq!(
-                Status::from_h2_reason(reason, "ctx").code(),
-                code,
-                "{reason:?}"
-            );
+    fn source_is_kept_shared_and_walkable() {
+        let s = Status::unavailable("x");
+        assert!(s.source().is_none());
+
+        let io = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let s = s.with_origin(Origin::Connect).with_source(io);
+        let clone = s.clone();
+        for status in [&s, &clone] {
+            let source = status.source().expect("a source");
+            let io = source
+                .downcast_ref::<std::io::Error>()
+                .expect("an io error");
+            assert_eq!(io.kind(), std::io::ErrorKind::ConnectionRefused);
         }
-        assert_eq!(
-            Status::from_h2_reason(Reason::REFUSED_STREAM, "stream reset by server").message(),
-            "stream reset by server: REFUSED_STREAM"
-        );
-    }
-
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (k, v) in pairs {
-            map.append(*k, HeaderValue::from_static(v));
-        }
-        map
-    }
-
-    #[test]
-    fn header_map_without_grpc_status_is_none() {
-        assert!(Status::from_header_map(&headers(&[("grpc-message", "hi")])).is_none());
-        assert!(Status::from_header_map(&HeaderMap::new()).is_none());
-    }
-
-    #[test]
-    fn header_map_with_full_status() {
-        let map = headers(&[
-            ("content-type", "application/grpc"),
-            ("grpc-status", "5"),
-            ("grpc-message", "no such thing: caf%C3%A9 100%25"),
-            // "\x08\x05" padded.
-            ("grpc-status-details-bin", "CAU="),
-            ("x-served-by", "node-1"),
-            ("trace-bin", "AAEC"),
-        ]);
-        let s = Status::from_header_map(&map).unwrap();
-        assert_eq!(s.code(), Code::NotFound);
-        assert_eq!(s.message(), "no such thing: caf\u{e9} 100%");
-        assert_eq!(s.details().as_ref(), b"\x08\x05");
-        let entries: Vec<_> = s.trailers().iter().map(|(k, _)| k).collect();
-        assert_eq!(entries, vec!["x-served-by", "trace-bin"]);
-        assert_eq!(s.trailers().get("x-served-by"), Some("node-1"));
-        assert_eq!(s.trailers().get_bin("trace-bin"), Some(&[0u8, 1, 2][..]));
-    }
-
-    #[test]
-    fn header_map_details_unpadded_and_ok() {
-        let s = Status::from_header_map(&headers(&[
-            ("grpc-status", "0"),
-            ("grpc-status-details-bin", "CAU"),
-        ]))
-        .unwrap();
-        assert!(s.is_ok());
-        assert_eq!(s.message(), "");
-        assert_eq!(s.details().as_ref(), b"\x08\x05");
-        assert!(s.trailers().is_empty());
-
-        // Undecodable details are dropped, the status survives.
-        let s = Status::from_header_map(&headers(&[
-            ("grpc-status", "13"),
-            ("grpc-status-details-bin", "!!!"),
-        ]))
-        .unwrap();
-        assert_eq!(s.code(), Code::Internal);
-        assert!(s.details().is_empty());
-    }
-
-    #[test]
-    fn header_map_with_bad_grpc_status() {
-        let s = Status::from_header_map(&headers(&[
-            ("grpc-status", "abc"),
-            ("grpc-message", "boom"),
-        ]))
-        .unwrap();
-        assert_eq!(s.code(), Code::Unknown);
+        // The clone shares the source rather than copying it.
+        let (Some(a), Some(b)) = (&s.source, &clone.source) else {
+            panic!("both have a source");
+        };
+        assert!(Arc::ptr_eq(a, b));
+        // A boxed error works too, and replaces the source.
+        let boxed: Box<dyn Error + Send + Sync> = "replaced".into();
+        let s = s.with_source(boxed);
+        assert_eq!(s.source().map(ToString::to_string), Some("replaced".into()));
+        // Display shows the message only; Debug shows origin and source.
+        assert_eq!(s.to_string(), r#"status: UNAVAILABLE, message: "x""#);
+        let dbg = format!("{s:?}");
         assert!(
-            s.message().contains("invalid grpc-status \"abc\""),
-            "{}",
-            s.message()
+            dbg.contains("origin: Connect") && dbg.contains("replaced"),
+            "{dbg}"
         );
-        assert!(s.message().contains("boom"), "{}", s.message());
+    }
 
-        for raw in ["-1", "99", "+3", "", "99999999999"] {
-            let s = Status::from_header_map(&headers(&[("grpc-status", raw)])).unwrap();
-            assert_eq!(s.code(), Code::Unknown, "{raw:?}");
-        }
+    #[test]
+    fn status_is_send_sync_and_clone() {
+        fn assert_traits<T: Send + Sync + Clone + 'static>() {}
+        assert_traits::<Status>();
+        assert_traits::<Origin>();
     }
 }

@@ -7,10 +7,16 @@
 //! an [`H2Connection`] that calls open streams on, and tells it once, through
 //! `on_closed`, when the connection is gone.
 //!
+//! Every failure says which step failed ([`Origin`]): resolving the name
+//! (`Resolve`), opening the socket (`Connect`), or HTTP/2 on it (`Http2`);
+//! the connect timeout is charged to the step it interrupted. The status
+//! keeps the underlying error as its source (`transport::error`).
+//!
 //! It does not retry, back off or choose among connections: that is the
 //! channel's job.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,11 +26,12 @@ use http::HeaderValue;
 use http::uri::{Authority, Scheme};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
+use tokio::time::Instant;
 
-use crate::status::Status;
+use crate::status::{Origin, Status};
 use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::wake_batch;
-use error::{status_from_connect, status_from_h2};
+use error::{status_from_connect, status_from_h2_owned};
 use window::StalledStreams;
 
 mod address;
@@ -53,6 +60,8 @@ pub(crate) struct ConnectSettings {
 
 /// Connects to `target` and starts driving the connection on `runtime`.
 ///
+/// The whole attempt (resolve, connect, handshake) is bounded by `timeout`;
+/// running out of it fails with the origin of the step it interrupted.
 /// `on_closed` runs once, on the runtime, when the connection ends.
 pub(crate) async fn connect(
     target: &Address,
@@ -62,31 +71,84 @@ pub(crate) async fn connect(
     on_closed: Box<dyn FnOnce(Status) + Send>,
     source: Option<Arc<dyn ConnectionSource>>,
 ) -> Result<H2Connection, Status> {
-    let attempt = async {
-        match target {
-            Address::Tcp { host, port } => {
-                let stream = connect_tcp(host, *port, target).await?;
-                handshake(stream, settings, target, runtime.clone(), on_closed, source).await
-            }
-            Address::Unix(path) => {
-                let stream = connect_unix(path, target).await?;
-                handshake(stream, settings, target, runtime.clone(), on_closed, source).await
-            }
-        }
+    let limit = AttemptLimit {
+        deadline: Instant::now().checked_add(timeout),
+        timeout,
+        target,
     };
-    match tokio::time::timeout(timeout, attempt).await {
-        Ok(result) => result,
-        Err(_) => Err(Status::unavailable(format!(
-            "failed to connect to {target}: timed out after {:.3}s",
-            timeout.as_secs_f64()
-        ))),
+    match target {
+        Address::Tcp { host, port } => {
+            let addrs = limit
+                .run(Origin::Resolve, resolve(host, *port, target))
+                .await?;
+            let stream = limit
+                .run(Origin::Connect, connect_tcp(addrs, target))
+                .await?;
+            let handshake = handshake(stream, settings, target, runtime, on_closed, source);
+            limit.run(Origin::Http2, handshake).await
+        }
+        Address::Unix(path) => {
+            let stream = limit
+                .run(Origin::Connect, connect_unix(path, target))
+                .await?;
+            let handshake = handshake(stream, settings, target, runtime, on_closed, source);
+            limit.run(Origin::Http2, handshake).await
+        }
     }
 }
 
-async fn connect_tcp(host: &str, port: u16, target: &Address) -> Result<TcpStream, Status> {
-    let addrs = tokio::net::lookup_host((host, port))
-        .await
-        .map_err(|e| Status::unavailable(format!("failed to resolve {target}: {e}")))?;
+/// The connect timeout of one attempt, shared by its steps.
+struct AttemptLimit<'a> {
+    /// `None` if `timeout` reaches past what the clock can represent.
+    deadline: Option<Instant>,
+    timeout: Duration,
+    target: &'a Address,
+}
+
+impl AttemptLimit<'_> {
+    /// Runs one step of the attempt; if the attempt's time runs out first,
+    /// fails with UNAVAILABLE, the step's `origin`, and a `TimedOut` I/O
+    /// error as the source.
+    async fn run<T>(
+        &self,
+        origin: Origin,
+        step: impl Future<Output = Result<T, Status>>,
+    ) -> Result<T, Status> {
+        let Some(deadline) = self.deadline else {
+            return step.await;
+        };
+        match tokio::time::timeout_at(deadline, step).await {
+            Ok(result) => result,
+            Err(_) => {
+                let after = format!("timed out after {:.3}s", self.timeout.as_secs_f64());
+                let source = std::io::Error::new(std::io::ErrorKind::TimedOut, after.clone());
+                Err(
+                    Status::unavailable(format!("failed to connect to {}: {after}", self.target))
+                        .with_origin(origin)
+                        .with_source(source),
+                )
+            }
+        }
+    }
+}
+
+/// Resolves `host` with the system resolver; fails with origin
+/// [`Origin::Resolve`], keeping the resolver's error as the source.
+async fn resolve(host: &str, port: u16, target: &Address) -> Result<Vec<SocketAddr>, Status> {
+    match tokio::net::lookup_host((host, port)).await {
+        Ok(addrs) => Ok(addrs.collect()),
+        Err(e) => Err(
+            Status::unavailable(format!("failed to resolve {target}: {e}"))
+                .with_origin(Origin::Resolve)
+                .with_source(e),
+        ),
+    }
+}
+
+/// Connects to the first of `addrs` that accepts; fails with the last
+/// address's error (origin [`Origin::Connect`]), or, if there were no
+/// addresses, as a resolve failure.
+async fn connect_tcp(addrs: Vec<SocketAddr>, target: &Address) -> Result<TcpStream, Status> {
     let mut last_error = None;
     for addr in addrs {
         match TcpStream::connect(addr).await {
@@ -101,6 +163,7 @@ async fn connect_tcp(host: &str, port: u16, target: &Address) -> Result<TcpStrea
     }
     Err(last_error.unwrap_or_else(|| {
         Status::unavailable(format!("failed to resolve {target}: no addresses"))
+            .with_origin(Origin::Resolve)
     }))
 }
 
@@ -118,7 +181,8 @@ async fn connect_unix(
 async fn connect_unix(_: &std::path::Path, target: &Address) -> Result<TcpStream, Status> {
     Err(Status::unavailable(format!(
         "{target}: Unix sockets are not supported on this platform"
-    )))
+    ))
+    .with_origin(Origin::Connect))
 }
 
 async fn handshake<T>(
@@ -138,7 +202,7 @@ where
         .enable_push(false)
         .handshake::<T, Bytes>(io)
         .await
-        .map_err(|e| status_from_h2(&e, &format!("HTTP/2 handshake with {target}")))?;
+        .map_err(|e| status_from_h2_owned(e, &format!("HTTP/2 handshake with {target}")))?;
     let authority = match &settings.authority {
         Some(authority) => authority.clone(),
         None => Authority::try_from(target.authority())
@@ -162,8 +226,9 @@ where
             wake_batch::batched(|| Pin::new(&mut connection).poll(cx))
         });
         let status = match ended.await {
-            Ok(()) => Status::unavailable(format!("connection to {label} closed")),
-            Err(e) => status_from_h2(&e, &format!("connection to {label}")),
+            Ok(()) => Status::unavailable(format!("connection to {label} closed"))
+                .with_origin(Origin::Http2),
+            Err(e) => status_from_h2_owned(e, &format!("connection to {label}")),
         };
         tracing::debug!(%status, "connection ended");
         broken_on_end.store(true, Ordering::Release);
@@ -179,7 +244,7 @@ where
             Ok(Err(error)) => {
                 driver.abort();
                 let context = format!("waiting for the HTTP/2 settings of {target}");
-                return Err(status_from_h2(&error, &context));
+                return Err(status_from_h2_owned(error, &context));
             }
             Err(_) => tracing::debug!(
                 "{target} did not answer PING within {SETTINGS_WAIT:?}; going ahead"
@@ -198,4 +263,70 @@ where
             source,
         }),
     })
+}
+
+#[cfg(all(test, not(switchboard_loom)))]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_step_cut_short_by_the_connect_timeout_fails_with_its_origin() {
+        let target = Address::Tcp {
+            host: "example.invalid".into(),
+            port: 1,
+        };
+        // The deadline has passed and the step never finishes: the first
+        // poll of the timer reports the timeout.
+        let limit = AttemptLimit {
+            deadline: Some(Instant::now()),
+            timeout: Duration::ZERO,
+            target: &target,
+        };
+        for origin in [Origin::Resolve, Origin::Connect, Origin::Http2] {
+            let step = std::future::pending::<Result<(), Status>>();
+            let status = runtime().block_on(limit.run(origin, step)).unwrap_err();
+            assert_eq!(status.code(), crate::status::Code::Unavailable);
+            assert_eq!(
+                status.message(),
+                "failed to connect to example.invalid:1: timed out after 0.000s"
+            );
+            assert_eq!(status.origin(), origin);
+            let io = status
+                .source()
+                .and_then(|s| s.downcast_ref::<std::io::Error>());
+            assert_eq!(
+                io.map(std::io::Error::kind),
+                Some(std::io::ErrorKind::TimedOut)
+            );
+        }
+    }
+
+    #[test]
+    fn a_step_within_the_limit_gives_its_own_result() {
+        let target = Address::Unix("/nowhere".into());
+        for deadline in [None, Instant::now().checked_add(Duration::from_secs(60))] {
+            let limit = AttemptLimit {
+                deadline,
+                timeout: Duration::from_secs(60),
+                target: &target,
+            };
+            let ok = runtime().block_on(limit.run(Origin::Connect, async { Ok::<_, Status>(7) }));
+            assert_eq!(ok.unwrap(), 7);
+            let failed = Status::internal("own").with_origin(Origin::Http2);
+            let err = runtime()
+                .block_on(limit.run(Origin::Connect, async { Err::<(), _>(failed) }))
+                .unwrap_err();
+            assert_eq!(err.message(), "own");
+            assert_eq!(err.origin(), Origin::Http2);
+        }
+    }
 }
