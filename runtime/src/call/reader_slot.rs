@@ -18,16 +18,8 @@
 //!
 //! The lock is never held while the future is polled or dropped (rule 7).
 //! Every primitive comes from [`crate::sync`], so loom model-checks this.
-//!
-//! ```text
-//!   empty ──install──► idle ◄──── put back ────┐
-//!                       │ poll                  │ (pending, not stopped,
-//!                       ▼                       │  no `again`)
-//!                     busy ──── wake / poll ───► busy + again ──► poll once more
-//!                       │ ready, or stopped
-//!                       ▼
-//!                     gone (dropped with no lock held; stays gone)
-//! ```
+//! The states are the variants of [`State`]; the diagram is on
+//! [`ReaderSlot`].
 
 use std::future::Future;
 use std::pin::Pin;
@@ -38,33 +30,58 @@ use crate::sync::{Mutex, lock};
 /// Where one future lives between polls, with the rules for who polls it.
 ///
 /// Internal (see the module docs): `F` is the h2 call's response reader.
+///
+/// Its states (see [`State`]), and what moves it between them:
+///
+/// ```text
+///   Empty ──install──► Idle ◄──────── put back ─────────┐
+///     ▲                 │ poll                           │ (pending, no `again`)
+///     │                 ▼                                │
+///     │               Busy{again: false} ──wake / poll──► Busy{again: true}
+///     │                 │          ▲                      │
+///     │ ready           │          └─── poll once more ───┘
+///     └─────────────────┤
+///                       │ stop (from any state; a poller that finds
+///                       ▼  it stopped drops its future, lock released)
+///                    Stopped (final: never polled, install refused)
+/// ```
+///
+/// `wake_noted` rides along in `Idle` and `Busy`: a wake-up noted by
+/// [`note_wake`](Self::note_wake) whose poll has not started yet (see
+/// [`clear_wake_note`](Self::clear_wake_note)).
 pub struct ReaderSlot<F> {
     state: Mutex<State<F>>,
 }
 
-struct State<F> {
-    future: Option<F>,
-    /// A poll is running; the future is out of its slot.
-    busy: bool,
-    /// Woken while `busy`: poll again before putting the future back.
-    again: bool,
-    /// Stopped: the future is dropped and never polled again.
-    stopped: bool,
-    /// A wake-up was noted (see [`ReaderSlot::note_wake`]) and a poll will
-    /// follow; further wake-ups until then need nothing more.
-    wake_noted: bool,
+/// The state of a [`ReaderSlot`] (diagram on the type).
+enum State<F> {
+    /// No future: none installed yet, or it finished.
+    Empty,
+    /// The future waits in the slot for its next poll.
+    Idle {
+        /// The future.
+        future: F,
+        /// A wake-up was noted and a poll will follow; further wake-ups
+        /// until then need nothing more.
+        wake_noted: bool,
+    },
+    /// A poll is running; the future is out of its slot, with the poller.
+    Busy {
+        /// Woken (or asked to poll) meanwhile: poll again before putting
+        /// the future back.
+        again: bool,
+        /// As in `Idle`: carried over to the `Idle` the poll ends in.
+        wake_noted: bool,
+    },
+    /// Stopped: the future is dropped (or is being dropped by the poller
+    /// that had it) and never polled again. Final.
+    Stopped,
 }
 
 impl<F> Default for ReaderSlot<F> {
     fn default() -> Self {
         ReaderSlot {
-            state: Mutex::new(State {
-                future: None,
-                busy: false,
-                again: false,
-                stopped: false,
-                wake_noted: false,
-            }),
+            state: Mutex::new(State::Empty),
         }
     }
 }
@@ -75,16 +92,20 @@ impl<F: Future + Unpin> ReaderSlot<F> {
         ReaderSlot::default()
     }
 
-    /// Puts `future` in the slot. Returns `false` if the slot was stopped
-    /// already: the future is then dropped, after the lock.
+    /// Puts `future` in an empty slot. Returns `false` if the slot was
+    /// stopped already, or already holds a future (a slot holds one): the
+    /// future is then dropped, after the lock.
     pub fn install(&self, future: F) -> bool {
         let mut state = lock(&self.state);
-        if state.stopped {
+        if !matches!(*state, State::Empty) {
             drop(state);
             drop(future);
             return false;
         }
-        state.future = Some(future);
+        *state = State::Idle {
+            future,
+            wake_noted: false,
+        };
         true
     }
 
@@ -95,31 +116,52 @@ impl<F: Future + Unpin> ReaderSlot<F> {
     pub fn poll(&self, waker: impl FnOnce() -> Waker) {
         let mut future = {
             let mut state = lock(&self.state);
-            if state.busy {
-                state.again = true;
-                return;
+            match std::mem::replace(&mut *state, State::Empty) {
+                State::Idle { future, wake_noted } => {
+                    *state = State::Busy {
+                        again: false,
+                        wake_noted,
+                    };
+                    future
+                }
+                State::Busy { wake_noted, .. } => {
+                    *state = State::Busy {
+                        again: true,
+                        wake_noted,
+                    };
+                    return;
+                }
+                // Empty or Stopped: nothing to poll (no future to drop).
+                other => {
+                    *state = other;
+                    return;
+                }
             }
-            let Some(future) = state.future.take() else {
-                return;
-            };
-            state.busy = true;
-            future
         };
         let waker = waker();
         let mut cx = Context::from_waker(&waker);
         loop {
             let finished = Pin::new(&mut future).poll(&mut cx).is_ready();
             let mut state = lock(&self.state);
-            if !finished && !state.stopped && std::mem::take(&mut state.again) {
+            // Only this poller leaves `Busy`; `stop` may have moved it to
+            // `Stopped` meanwhile.
+            let State::Busy { again, wake_noted } = &mut *state else {
+                // Stopped: the guard goes first, then the future, so no
+                // lock is held while it drops.
+                return;
+            };
+            if finished {
+                *state = State::Empty;
+                // The guard goes first, then the future.
+                return;
+            }
+            if std::mem::take(again) {
                 continue;
             }
-            state.busy = false;
-            state.again = false;
-            if !finished && !state.stopped {
-                state.future = Some(future);
-            }
-            // Otherwise the guard goes first, then the future: no lock is
-            // held while it drops.
+            *state = State::Idle {
+                future,
+                wake_noted: *wake_noted,
+            };
             return;
         }
     }
@@ -130,32 +172,32 @@ impl<F: Future + Unpin> ReaderSlot<F> {
     /// will run again, a poll is already arranged, or there is no future.
     pub fn note_wake(&self) -> bool {
         let mut state = lock(&self.state);
-        if state.busy {
-            state.again = true;
-            return false;
+        match &mut *state {
+            State::Busy { again, .. } => {
+                *again = true;
+                false
+            }
+            State::Idle { wake_noted, .. } => !std::mem::replace(wake_noted, true),
+            State::Empty | State::Stopped => false,
         }
-        if state.future.is_none() || state.wake_noted {
-            return false;
-        }
-        state.wake_noted = true;
-        true
     }
 
     /// Forgets a noted wake-up: the poll it arranged is about to run (or
     /// will be arranged another way), so the next wake-up arranges its own.
     pub fn clear_wake_note(&self) {
-        lock(&self.state).wake_noted = false;
+        let mut state = lock(&self.state);
+        if let State::Idle { wake_noted, .. } | State::Busy { wake_noted, .. } = &mut *state {
+            *wake_noted = false;
+        }
     }
 
     /// Stops the slot: the future is dropped (here, after the lock, unless
     /// a poll has it: then by that poller once its poll returns) and never
     /// polled again.
     pub fn stop(&self) {
-        let future = {
-            let mut state = lock(&self.state);
-            state.stopped = true;
-            state.future.take()
-        };
-        drop(future);
+        let previous = std::mem::replace(&mut *lock(&self.state), State::Stopped);
+        // The guard is gone (a temporary of the statement above): a future
+        // in `previous` drops with no lock held.
+        drop(previous);
     }
 }
