@@ -10,7 +10,9 @@
 //!   not, a reset, a GOAWAY, a broken connection) waits until every message
 //!   that arrived before it was delivered; a local end (a cancel, a
 //!   deadline, a local failure) preempts undelivered messages, which are
-//!   dropped;
+//!   dropped; who ended the call is an [`Initiator`], and the whole set of
+//!   ordering rules (the stream and the reader too) is on the h2 call's
+//!   `close`;
 //! - the listener is taken out for the length of a callback, so a callback
 //!   that re-enters the call finds no listener and no second delivery starts;
 //! - received but undelivered messages are bounded: past [`HIGH_WATER_BYTES`]
@@ -384,6 +386,33 @@ mod tests {
         assert_eq!(steps, ["close INTERNAL"]);
         assert!(!i.close(FAILURE, Status::internal("again"), Metadata::new()));
         assert_eq!(Code::Internal.as_str(), "INTERNAL");
+    }
+
+    #[test]
+    fn a_connection_end_waits_for_the_messages_like_a_peer_end() {
+        let mut i = Inbound::new();
+        i.set_listener(Box::new(Nop));
+        i.message(frame(b"a"));
+        let reset = Status::new(Code::Unavailable, "reset");
+        assert!(i.close(Initiator::Connection, reset, Metadata::new()));
+        assert!(!i.close(Initiator::Peer, Status::ok(), Metadata::new()));
+        i.request(1);
+        assert_eq!(kinds(&mut i), ["message a", "close UNAVAILABLE"]);
+    }
+
+    #[test]
+    fn a_local_failure_replaces_a_deliverable_peer_end_but_not_a_delivered_one() {
+        let mut i = Inbound::new();
+        i.set_listener(Box::new(Nop));
+        assert!(i.close(Initiator::Peer, Status::ok(), Metadata::new()));
+        assert!(i.close(
+            FAILURE,
+            Status::cancelled("listener panicked"),
+            Metadata::new()
+        ));
+        assert_eq!(kinds(&mut i), ["close CANCELLED"]);
+        assert!(!i.close(FAILURE, Status::internal("late"), Metadata::new()));
+        assert!(kinds(&mut i).is_empty(), "on_close once");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //!
 //! Owns one future and who may poll it. The future is polled by whichever
 //! thread gets there first: the caller's pump, or the I/O thread after a
-//! batched wake-up (see [`crate::wake_batch`]). It keeps three invariants:
+//! batched wake-up (see `crate::wake_batch`). It keeps three invariants:
 //!
 //! - One poller at a time: a poll takes the future out of the slot (`busy`)
 //!   and puts it back afterwards.
@@ -17,8 +17,8 @@
 //!   h2 stream handles, which may wake the slot again.
 //!
 //! The lock is never held while the future is polled or dropped (rule 7).
-//! Every primitive comes from [`crate::sync`], so loom model-checks this.
-//! The states are the variants of [`State`]; the diagram is on
+//! Every primitive comes from `crate::sync`, so loom model-checks this.
+//! The states are the variants of `State`; the diagram is on
 //! [`ReaderSlot`].
 
 use std::future::Future;
@@ -31,7 +31,7 @@ use crate::sync::{Mutex, lock};
 ///
 /// Internal (see the module docs): `F` is the h2 call's response reader.
 ///
-/// Its states (see [`State`]), and what moves it between them:
+/// Its states (the variants of `State`), and what moves it between them:
 ///
 /// ```text
 ///   Empty ──install──► Idle ◄──────── put back ─────────┐
@@ -199,5 +199,157 @@ impl<F: Future + Unpin> ReaderSlot<F> {
         // The guard is gone (a temporary of the statement above): a future
         // in `previous` drops with no lock held.
         drop(previous);
+    }
+}
+
+#[cfg(all(test, not(switchboard_loom)))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Weak};
+    use std::task::Poll;
+
+    /// What the probe saw.
+    #[derive(Default)]
+    struct Log {
+        polls: AtomicUsize,
+        drops: AtomicUsize,
+    }
+
+    /// A future that counts its polls and drops and, on its `n`th poll
+    /// (from 1), does what its `on_poll` says.
+    struct Probe {
+        log: Arc<Log>,
+        on_poll: Box<dyn FnMut(usize) -> Poll<()> + Send>,
+    }
+
+    impl Future for Probe {
+        type Output = ();
+
+        fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+            let n = self.log.polls.fetch_add(1, Ordering::SeqCst) + 1;
+            (self.on_poll)(n)
+        }
+    }
+
+    impl Drop for Probe {
+        fn drop(&mut self) {
+            self.log.drops.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn probe(log: &Arc<Log>, on_poll: impl FnMut(usize) -> Poll<()> + Send + 'static) -> Probe {
+        Probe {
+            log: log.clone(),
+            on_poll: Box::new(on_poll),
+        }
+    }
+
+    fn poll(slot: &ReaderSlot<Probe>) {
+        slot.poll(|| Waker::noop().clone());
+    }
+
+    /// A slot whose probe runs `during(slot, n)` on its `n`th poll and
+    /// stays pending.
+    fn slot_with(
+        log: &Arc<Log>,
+        during: impl Fn(&ReaderSlot<Probe>, usize) + Send + Sync + 'static,
+    ) -> Arc<ReaderSlot<Probe>> {
+        Arc::new_cyclic(|weak: &Weak<ReaderSlot<Probe>>| {
+            let slot = ReaderSlot::new();
+            let weak = weak.clone();
+            assert!(slot.install(probe(log, move |n| {
+                if let Some(slot) = weak.upgrade() {
+                    during(&slot, n);
+                }
+                Poll::Pending
+            })));
+            slot
+        })
+    }
+
+    #[test]
+    fn a_noted_wake_up_asks_for_one_poll_until_cleared() {
+        let empty: ReaderSlot<Probe> = ReaderSlot::new();
+        assert!(!empty.note_wake(), "no future, nothing to poll");
+        let log = Arc::new(Log::default());
+        let slot = ReaderSlot::new();
+        assert!(slot.install(probe(&log, |_| Poll::Pending)));
+        assert!(slot.note_wake());
+        assert!(!slot.note_wake(), "a poll is arranged already");
+        poll(&slot);
+        assert!(!slot.note_wake(), "still noted until cleared");
+        slot.clear_wake_note();
+        assert!(slot.note_wake());
+        assert_eq!(log.polls.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_wake_up_or_poll_during_a_poll_polls_once_more() {
+        let log = Arc::new(Log::default());
+        let slot = slot_with(&log, |slot, n| {
+            if n == 1 {
+                assert!(!slot.note_wake(), "the poller polls again instead");
+                poll(slot);
+            }
+        });
+        poll(&slot);
+        assert_eq!(log.polls.load(Ordering::SeqCst), 2);
+        poll(&slot);
+        assert_eq!(
+            log.polls.load(Ordering::SeqCst),
+            3,
+            "put back: polled again"
+        );
+        assert_eq!(log.drops.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn a_finished_future_is_dropped_and_leaves_the_slot_empty() {
+        let log = Arc::new(Log::default());
+        let slot = ReaderSlot::new();
+        assert!(slot.install(probe(&log, |_| Poll::Ready(()))));
+        assert!(
+            !slot.install(probe(&log, |_| Poll::Ready(()))),
+            "one at a time"
+        );
+        assert_eq!(log.drops.load(Ordering::SeqCst), 1, "the refused one");
+        poll(&slot);
+        assert_eq!(log.drops.load(Ordering::SeqCst), 2);
+        poll(&slot);
+        assert!(!slot.note_wake());
+        assert_eq!(log.polls.load(Ordering::SeqCst), 1);
+        assert!(slot.install(probe(&log, |_| Poll::Pending)), "empty again");
+    }
+
+    #[test]
+    fn stop_is_final() {
+        let log = Arc::new(Log::default());
+        let slot = ReaderSlot::new();
+        assert!(slot.install(probe(&log, |_| Poll::Pending)));
+        slot.stop();
+        assert_eq!(log.drops.load(Ordering::SeqCst), 1);
+        poll(&slot);
+        assert!(!slot.note_wake());
+        assert!(!slot.install(probe(&log, |_| Poll::Pending)));
+        assert_eq!(log.polls.load(Ordering::SeqCst), 0);
+        assert_eq!(log.drops.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn a_stop_during_a_poll_drops_the_future_once_that_poll_returns() {
+        let log = Arc::new(Log::default());
+        let seen = log.clone();
+        let slot = slot_with(&log, move |slot, _| {
+            slot.stop();
+            assert_eq!(seen.drops.load(Ordering::SeqCst), 0, "the poller has it");
+            // A wake-up after the stop asks for nothing and polls nothing.
+            assert!(!slot.note_wake());
+        });
+        poll(&slot);
+        assert_eq!(log.polls.load(Ordering::SeqCst), 1);
+        assert_eq!(log.drops.load(Ordering::SeqCst), 1);
+        poll(&slot);
+        assert_eq!(log.polls.load(Ordering::SeqCst), 1);
     }
 }
