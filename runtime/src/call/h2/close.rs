@@ -50,12 +50,12 @@ impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
     ///    and wakes a sender waiting for window. Undelivered messages are
     ///    dropped and the close is delivered next, except that an OK cancel
     ///    waits for the messages like a peer close.
-    /// 3. A local close replaces a peer or connection close that still waits
-    ///    behind messages nobody requested (otherwise a caller who stopped
-    ///    reading would never hear its deadline). A local failure
-    ///    ([`LocalEnd::Failure`]) also replaces any other end not yet
-    ///    delivered; a cancel ([`LocalEnd::Cancel`]) replaces nothing else:
-    ///    the first end recorded wins.
+    /// 3. A local close with an error status replaces a peer or connection
+    ///    close that still waits behind messages nobody requested (otherwise
+    ///    a caller who stopped reading would never hear its deadline). A
+    ///    local failure ([`LocalEnd::Failure`]) also replaces any other end
+    ///    not yet delivered; a cancel ([`LocalEnd::Cancel`]) replaces
+    ///    nothing else: the first end recorded wins.
     /// 4. The listener's `on_close` runs exactly once, last, on the call's
     ///    executor: the pump's close step ([`deliver_close`]) runs it after
     ///    every other callback, and first resets a stream still held, so a
