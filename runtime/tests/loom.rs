@@ -412,8 +412,8 @@ impl Drop for Stoppable {
 }
 
 /// Guards against a reader that outlives its call: `stop` (the call ended
-/// locally, `reset_stream`) racing a poll that has the future out of its
-/// slot. If the poller put the future back regardless, or re-polled it for
+/// locally, through the h2 call's `close`) racing a poll that has the
+/// future out of its slot. If the poller put the future back regardless, or re-polled it for
 /// a wake-up after `stop`, the stopped reader would be polled again and
 /// never dropped (the call's state and its reader hold each other: a leak).
 /// Once `stop` returned and the poll under way finished, the reader was

@@ -10,7 +10,9 @@
 //!   not, a reset, a GOAWAY, a broken connection) waits until every message
 //!   that arrived before it was delivered; a local end (a cancel, a
 //!   deadline, a local failure) preempts undelivered messages, which are
-//!   dropped;
+//!   dropped; who ended the call is an [`Initiator`], and the whole set of
+//!   ordering rules (the stream and the reader too) is on the h2 call's
+//!   `close`;
 //! - the listener is taken out for the length of a callback, so a callback
 //!   that re-enters the call finds no listener and no second delivery starts;
 //! - received but undelivered messages are bounded: past [`HIGH_WATER_BYTES`]
@@ -37,6 +39,32 @@ pub(crate) enum Step<Resp> {
     Messages(Box<dyn Listener<Resp>>, VecDeque<Frame>),
     /// Deliver the close; the listener is not given back.
     Close(Box<dyn Listener<Resp>>, Status, Metadata),
+}
+
+/// Who ended a call: decides where its end goes among the messages (see
+/// [`Inbound::close`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Initiator {
+    /// The server, with trailers (or a trailers-only response).
+    Peer,
+    /// The connection: a stream reset, a GOAWAY, a broken connection.
+    Connection,
+    /// This side of the call.
+    Local(LocalEnd),
+}
+
+/// How this side ended a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LocalEnd {
+    /// The caller ended it: an explicit cancel, the deadline, a dropped
+    /// call, a request message that could not be encoded. The first end
+    /// recorded wins, except over a peer end stuck behind unrequested
+    /// messages.
+    Cancel,
+    /// The call failed here: a response that breaks the protocol, a codec
+    /// or listener panic, a call that could not start. Replaces any end not
+    /// yet delivered.
+    Failure,
 }
 
 /// How a call ended, and whether undelivered messages go first.
@@ -107,27 +135,40 @@ impl<Resp> Inbound<Resp> {
         }
     }
 
-    /// Records the end of the call by the peer or the connection (trailers,
-    /// reset, GOAWAY, broken connection), unless an end is already recorded:
-    /// it is delivered after the messages that arrived before it. Returns
-    /// whether this end was recorded.
-    pub(crate) fn server_close(&mut self, status: Status, trailers: Metadata) -> bool {
-        self.record_close(status, trailers, true)
-    }
-
-    /// Records a local end (cancel, deadline), unless an end is already
-    /// recorded; it preempts undelivered messages unless it is OK. Returns
-    /// whether this end was recorded.
-    pub(crate) fn close(&mut self, status: Status, trailers: Metadata) -> bool {
-        self.record_close(status, trailers, false)
-    }
-
-    fn record_close(&mut self, status: Status, trailers: Metadata, after_messages: bool) -> bool {
+    /// Records the end of the call, unless the rules below keep the end
+    /// already recorded. Returns whether this end was recorded. The ordering
+    /// rules as a whole (stream, reader, delivery) are on the h2 call's
+    /// `close`; what this record keeps:
+    ///
+    /// - [`Initiator::Peer`] / [`Initiator::Connection`]: recorded only if
+    ///   no end is; delivered after the messages that arrived before it.
+    /// - [`Initiator::Local`]`(`[`LocalEnd::Cancel`]`)`: recorded if no end
+    ///   is, or (unless `status` is OK) in place of a peer or connection end
+    ///   that waits behind messages nobody requested (grpc-java's "stop
+    ///   delivery": otherwise a caller who stops reading would never hear
+    ///   the deadline). An error end drops the undelivered messages and is
+    ///   delivered at once; an OK end waits for them, like a peer's.
+    /// - [`Initiator::Local`]`(`[`LocalEnd::Failure`]`)`: replaces any end
+    ///   not yet delivered, drops the undelivered messages and is delivered
+    ///   at once; refused only once the listener heard its close.
+    pub(crate) fn close(&mut self, by: Initiator, status: Status, trailers: Metadata) -> bool {
+        let after_messages = match by {
+            Initiator::Peer | Initiator::Connection => true,
+            Initiator::Local(LocalEnd::Cancel) => false,
+            Initiator::Local(LocalEnd::Failure) => {
+                if self.closed {
+                    return false;
+                }
+                self.clear_messages();
+                self.close = Some(Close {
+                    status,
+                    trailers,
+                    after_messages: false,
+                });
+                return true;
+            }
+        };
         if let Some(close) = &self.close {
-            // A local error end (a deadline, a cancel) still replaces an
-            // end from the peer that waits for messages nobody requests
-            // (grpc-java's "stop delivery"): otherwise a caller who stops
-            // reading would never hear the deadline.
             let waiting = !self.closed && close.after_messages && !self.messages.is_empty();
             if after_messages || status.is_ok() || !waiting {
                 return false;
@@ -141,22 +182,6 @@ impl<Resp> Inbound<Resp> {
             status,
             trailers,
             after_messages,
-        });
-        true
-    }
-
-    /// Records a local failure (decode error, listener panic). It replaces
-    /// an end that was not yet delivered. Returns false if the listener
-    /// already heard its close.
-    pub(crate) fn fail(&mut self, status: Status) -> bool {
-        if self.closed {
-            return false;
-        }
-        self.clear_messages();
-        self.close = Some(Close {
-            status,
-            trailers: Metadata::new(),
-            after_messages: false,
         });
         true
     }
@@ -246,6 +271,9 @@ mod tests {
     use super::*;
     use crate::status::Code;
 
+    const CANCEL: Initiator = Initiator::Local(LocalEnd::Cancel);
+    const FAILURE: Initiator = Initiator::Local(LocalEnd::Failure);
+
     fn frame(data: &[u8]) -> Frame {
         Frame {
             data: bytes::Bytes::copy_from_slice(data),
@@ -286,7 +314,7 @@ mod tests {
         i.headers(Metadata::new());
         i.message(frame(b"a"));
         i.message(frame(b"b"));
-        i.close(Status::ok(), Metadata::new());
+        i.close(CANCEL, Status::ok(), Metadata::new());
         assert_eq!(kinds(&mut i), ["headers"]);
         i.request(1);
         assert_eq!(kinds(&mut i), ["message a"]);
@@ -301,8 +329,8 @@ mod tests {
         let mut i = Inbound::new();
         i.set_listener(Box::new(Nop));
         i.message(frame(b"a"));
-        assert!(i.close(Status::cancelled("x"), Metadata::new()));
-        assert!(!i.close(Status::ok(), Metadata::new()));
+        assert!(i.close(CANCEL, Status::cancelled("x"), Metadata::new()));
+        assert!(!i.close(CANCEL, Status::ok(), Metadata::new()));
         i.request(1);
         assert_eq!(kinds(&mut i), ["close CANCELLED"]);
     }
@@ -312,7 +340,11 @@ mod tests {
         let mut i = Inbound::new();
         i.set_listener(Box::new(Nop));
         i.message(frame(b"a"));
-        assert!(i.server_close(Status::new(Code::Aborted, "late"), Metadata::new()));
+        assert!(i.close(
+            Initiator::Peer,
+            Status::new(Code::Aborted, "late"),
+            Metadata::new()
+        ));
         assert_eq!(kinds(&mut i), Vec::<String>::new(), "waits for demand");
         i.request(1);
         assert_eq!(kinds(&mut i), ["message a", "close ABORTED"]);
@@ -323,9 +355,13 @@ mod tests {
         let mut i = Inbound::new();
         i.set_listener(Box::new(Nop));
         i.message(frame(b"a"));
-        assert!(i.server_close(Status::ok(), Metadata::new()));
+        assert!(i.close(Initiator::Peer, Status::ok(), Metadata::new()));
         assert!(
-            i.close(Status::new(Code::DeadlineExceeded, "late"), Metadata::new()),
+            i.close(
+                CANCEL,
+                Status::new(Code::DeadlineExceeded, "late"),
+                Metadata::new()
+            ),
             "the deadline replaces an OK end stuck behind an unrequested message"
         );
         assert_eq!(kinds(&mut i), ["close DEADLINE_EXCEEDED"]);
@@ -335,8 +371,8 @@ mod tests {
     fn a_deliverable_peer_end_is_not_replaced() {
         let mut i = Inbound::new();
         i.set_listener(Box::new(Nop));
-        assert!(i.server_close(Status::ok(), Metadata::new()));
-        assert!(!i.close(Status::cancelled("late"), Metadata::new()));
+        assert!(i.close(Initiator::Peer, Status::ok(), Metadata::new()));
+        assert!(!i.close(CANCEL, Status::cancelled("late"), Metadata::new()));
         assert_eq!(kinds(&mut i), ["close OK"]);
     }
 
@@ -344,12 +380,39 @@ mod tests {
     fn local_failure_replaces_an_undelivered_ok_close() {
         let mut i = Inbound::new();
         i.set_listener(Box::new(Nop));
-        i.close(Status::ok(), Metadata::new());
-        assert!(i.fail(Status::internal("bad")));
+        i.close(CANCEL, Status::ok(), Metadata::new());
+        assert!(i.close(FAILURE, Status::internal("bad"), Metadata::new()));
         let steps = kinds(&mut i);
         assert_eq!(steps, ["close INTERNAL"]);
-        assert!(!i.fail(Status::internal("again")));
+        assert!(!i.close(FAILURE, Status::internal("again"), Metadata::new()));
         assert_eq!(Code::Internal.as_str(), "INTERNAL");
+    }
+
+    #[test]
+    fn a_connection_end_waits_for_the_messages_like_a_peer_end() {
+        let mut i = Inbound::new();
+        i.set_listener(Box::new(Nop));
+        i.message(frame(b"a"));
+        let reset = Status::new(Code::Unavailable, "reset");
+        assert!(i.close(Initiator::Connection, reset, Metadata::new()));
+        assert!(!i.close(Initiator::Peer, Status::ok(), Metadata::new()));
+        i.request(1);
+        assert_eq!(kinds(&mut i), ["message a", "close UNAVAILABLE"]);
+    }
+
+    #[test]
+    fn a_local_failure_replaces_a_deliverable_peer_end_but_not_a_delivered_one() {
+        let mut i = Inbound::new();
+        i.set_listener(Box::new(Nop));
+        assert!(i.close(Initiator::Peer, Status::ok(), Metadata::new()));
+        assert!(i.close(
+            FAILURE,
+            Status::cancelled("listener panicked"),
+            Metadata::new()
+        ));
+        assert_eq!(kinds(&mut i), ["close CANCELLED"]);
+        assert!(!i.close(FAILURE, Status::internal("late"), Metadata::new()));
+        assert!(kinds(&mut i).is_empty(), "on_close once");
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! I/O thread.
 //!
 //! Implementations here:
-//! - [`H2Call`](h2::H2Call): the real call, one HTTP/2 stream;
+//! - `H2Call` (in `h2`): the real call, one HTTP/2 stream;
 //! - [`DelayedClientCall`]: the pending call that buffers everything until the
 //!   channel has a transport, then hands over to a real call;
 //! - [`FailedCall`]: a call that was decided before it began (for example, a
