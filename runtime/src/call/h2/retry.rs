@@ -18,7 +18,7 @@ use http::Response;
 
 use crate::status::Status;
 use crate::sync::lock;
-use crate::transport::error::status_from_h2;
+use crate::transport::error::status_from_h2_owned;
 use crate::transport::unprocessed;
 
 use super::Shared;
@@ -45,11 +45,13 @@ pub(super) async fn response_headers<Req: Send + 'static, Resp: Send + 'static>(
             },
             Err(error) => (error, true),
         };
-        let status = status_from_h2(&error, "waiting for response headers");
-        if !(never_opened || (unprocessed(&error) && !retried)) {
+        let retry = never_opened || (unprocessed(&error) && !retried);
+        let going_away = error.is_go_away();
+        let status = status_from_h2_owned(error, "waiting for response headers");
+        if !retry {
             return Err(status);
         }
-        if never_opened || error.is_go_away() {
+        if never_opened || going_away {
             // This connection takes no new streams; a refused stream alone
             // leaves it usable.
             shared.transport.mark_broken();
