@@ -135,7 +135,7 @@ fn stub_doc(service_doc: &[String], summary: [String; 4]) -> TokenStream {
     }
     lines.push(String::new());
     lines.push(" Cheap to clone: clones share the channel. The call options".into());
-    lines.push(" (`with_deadline_after`, …) come from [`Stub`](::switchboard::stub::Stub)".into());
+    lines.push(" (`with_deadline_after`, …) come from [`Stub`](switchboard::stub::Stub)".into());
     lines.push(" (`use switchboard::prelude::*;`) and apply to every call made through".into());
     lines.push(" the stub they return.".into());
     doc_attrs(&lines)

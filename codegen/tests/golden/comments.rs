@@ -62,7 +62,7 @@ pub mod legacy_client {
     /// A service that is being replaced.
     ///
     /// Cheap to clone: clones share the channel. The call options
-    /// (`with_deadline_after`, …) come from [`Stub`](::switchboard::stub::Stub)
+    /// (`with_deadline_after`, …) come from [`Stub`](switchboard::stub::Stub)
     /// (`use switchboard::prelude::*;`) and apply to every call made through
     /// the stub they return.
     #[deprecated]
@@ -124,7 +124,7 @@ pub mod legacy_client {
     /// A service that is being replaced.
     ///
     /// Cheap to clone: clones share the channel. The call options
-    /// (`with_deadline_after`, …) come from [`Stub`](::switchboard::stub::Stub)
+    /// (`with_deadline_after`, …) come from [`Stub`](switchboard::stub::Stub)
     /// (`use switchboard::prelude::*;`) and apply to every call made through
     /// the stub they return.
     #[deprecated]
@@ -223,7 +223,7 @@ pub mod modern_client {
     /// A service with one deprecated method.
     ///
     /// Cheap to clone: clones share the channel. The call options
-    /// (`with_deadline_after`, …) come from [`Stub`](::switchboard::stub::Stub)
+    /// (`with_deadline_after`, …) come from [`Stub`](switchboard::stub::Stub)
     /// (`use switchboard::prelude::*;`) and apply to every call made through
     /// the stub they return.
     #[derive(Clone, Debug)]
@@ -319,7 +319,7 @@ pub mod modern_client {
     /// A service with one deprecated method.
     ///
     /// Cheap to clone: clones share the channel. The call options
-    /// (`with_deadline_after`, …) come from [`Stub`](::switchboard::stub::Stub)
+    /// (`with_deadline_after`, …) come from [`Stub`](switchboard::stub::Stub)
     /// (`use switchboard::prelude::*;`) and apply to every call made through
     /// the stub they return.
     #[derive(Clone, Debug)]

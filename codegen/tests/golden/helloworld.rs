@@ -38,7 +38,7 @@ pub mod greeter_client {
     /// The greeting service definition.
     ///
     /// Cheap to clone: clones share the channel. The call options
-    /// (`with_deadline_after`, …) come from [`Stub`](::switchboard::stub::Stub)
+    /// (`with_deadline_after`, …) come from [`Stub`](switchboard::stub::Stub)
     /// (`use switchboard::prelude::*;`) and apply to every call made through
     /// the stub they return.
     #[derive(Clone, Debug)]
@@ -97,7 +97,7 @@ pub mod greeter_client {
     /// The greeting service definition.
     ///
     /// Cheap to clone: clones share the channel. The call options
-    /// (`with_deadline_after`, …) come from [`Stub`](::switchboard::stub::Stub)
+    /// (`with_deadline_after`, …) come from [`Stub`](switchboard::stub::Stub)
     /// (`use switchboard::prelude::*;`) and apply to every call made through
     /// the stub they return.
     #[derive(Clone, Debug)]

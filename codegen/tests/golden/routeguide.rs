@@ -107,7 +107,7 @@ pub mod route_guide_client {
     /// Interface exported by the server.
     ///
     /// Cheap to clone: clones share the channel. The call options
-    /// (`with_deadline_after`, …) come from [`Stub`](::switchboard::stub::Stub)
+    /// (`with_deadline_after`, …) come from [`Stub`](switchboard::stub::Stub)
     /// (`use switchboard::prelude::*;`) and apply to every call made through
     /// the stub they return.
     #[derive(Clone, Debug)]
@@ -218,7 +218,7 @@ pub mod route_guide_client {
     /// Interface exported by the server.
     ///
     /// Cheap to clone: clones share the channel. The call options
-    /// (`with_deadline_after`, …) come from [`Stub`](::switchboard::stub::Stub)
+    /// (`with_deadline_after`, …) come from [`Stub`](switchboard::stub::Stub)
     /// (`use switchboard::prelude::*;`) and apply to every call made through
     /// the stub they return.
     #[derive(Clone, Debug)]
