@@ -8,8 +8,8 @@
 //! in the runtime, so adding one changes nothing generated here. Each stub
 //! also gets an inherent `new`, so building one needs no import.
 //!
-//! The names of all these methods are reserved ([`crate::ident::is_stub_method`]):
-//! a proto method cannot shadow them.
+//! The names of all these methods, and every `with_…` name, are reserved
+//! ([`crate::ident::is_stub_method`]): a proto method cannot shadow them.
 
 use proc_macro2::TokenStream;
 use quote::quote;
