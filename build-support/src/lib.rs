@@ -13,14 +13,16 @@
 //!     switchboard::include_proto!("helloworld");
 //! }
 //! use helloworld::greeter_client::{GreeterAsyncStub, GreeterBlockingStub};
+//! use switchboard::prelude::*; // the stubs' `with_*` call options
 //! ```
 //!
 //! Each proto package becomes one file in `OUT_DIR` (`helloworld.rs`;
 //! `a.b.rs` for package `a.b`; `_.rs` for files without a package) holding
 //! the prost messages and, per service, a `<service>_client` module with a
-//! blocking stub, an async stub and a `MethodDescriptor` per method. The
-//! code needs only `switchboard` and `prost` (plus `prost-types` if the
-//! protos use the well-known types).
+//! blocking stub, an async stub (both implement `switchboard::stub::Stub`,
+//! which gives them their call options) and a `MethodDescriptor` per
+//! method. The code needs only `switchboard` and `prost` (plus
+//! `prost-types` if the protos use the well-known types).
 //!
 //! protoc is `PROTOC` if set, else the one from `protoc-bin-vendored`.
 //! Problems in the input come back as an [`Error`] whose message names the

@@ -3,7 +3,10 @@
 //!
 //! For `service Greeter` this is `pub mod greeter_client { … }` holding one
 //! `MethodDescriptor` constant per method, `GreeterBlockingStub` and
-//! `GreeterAsyncStub` (see `design.md`, "Generated code"). Everything the
+//! `GreeterAsyncStub` (see `design.md`, "Generated code"): each stub is a
+//! channel and call options, implements `switchboard::stub::Stub` (which
+//! owns the `with_*` options, see `stub_parts`), and has one method per RPC
+//! that calls the runtime's helper for its kind. Everything the
 //! module uses is spelled `::switchboard::codegen::…`, so a crate needs no
 //! dependency beyond `switchboard` and `prost`, and user items can shadow
 //! nothing. Message types come from the package module, one level up.
@@ -20,7 +23,7 @@ use quote::quote;
 use crate::docs::doc_lines;
 use crate::ident::{self, to_ident};
 use crate::model::{Kind, Method, Service};
-use crate::stub_options::common_methods;
+use crate::stub_parts;
 
 /// The `<service>_client` module for `service`.
 pub fn client_module(service: &Service) -> TokenStream {
@@ -81,7 +84,10 @@ pub fn client_module(service: &Service) -> TokenStream {
     );
     let deprecated = service.deprecated.then(|| quote!(#[deprecated]));
     let allow_deprecated = service.deprecated.then(|| quote!(#[allow(deprecated)]));
-    let common = common_methods();
+    let fields = stub_parts::fields();
+    let new_fn = stub_parts::new_fn();
+    let blocking_impl = stub_parts::stub_impl(&blocking);
+    let async_impl = stub_parts::stub_impl(&asynchronous);
 
     quote! {
         #module_doc
@@ -91,28 +97,28 @@ pub fn client_module(service: &Service) -> TokenStream {
             #blocking_doc
             #deprecated
             #[derive(Clone, Debug)]
-            pub struct #blocking {
-                channel: ::switchboard::codegen::Channel,
-                options: ::switchboard::codegen::CallOptions,
-            }
+            pub struct #blocking { #fields }
+
+            #allow_deprecated
+            #blocking_impl
 
             #allow_deprecated
             impl #blocking {
-                #common
+                #new_fn
                 #(#blocking_methods)*
             }
 
             #async_doc
             #deprecated
             #[derive(Clone, Debug)]
-            pub struct #asynchronous {
-                channel: ::switchboard::codegen::Channel,
-                options: ::switchboard::codegen::CallOptions,
-            }
+            pub struct #asynchronous { #fields }
+
+            #allow_deprecated
+            #async_impl
 
             #allow_deprecated
             impl #asynchronous {
-                #common
+                #new_fn
                 #(#async_methods)*
             }
         }
@@ -128,8 +134,10 @@ fn stub_doc(service_doc: &[String], summary: [String; 4]) -> TokenStream {
         lines.extend(service_doc.iter().cloned());
     }
     lines.push(String::new());
-    lines.push(" Cheap to clone: clones share the channel. The `with_*` options apply to".into());
-    lines.push(" every call made through the stub they return.".into());
+    lines.push(" Cheap to clone: clones share the channel. The call options".into());
+    lines.push(" (`with_deadline_after`, …) come from [`Stub`](switchboard::stub::Stub)".into());
+    lines.push(" (`use switchboard::prelude::*;`) and apply to every call made through".into());
+    lines.push(" the stub they return.".into());
     doc_attrs(&lines)
 }
 

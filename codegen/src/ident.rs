@@ -15,28 +15,28 @@
 //! `[A-Za-z0-9_]` become `_`), so building a `syn::Ident` from the result
 //! never panics. Keywords become raw identifiers (`r#type`); the ones that
 //! cannot be raw (`self`, `Self`, `super`, `crate`, `extern`, `_`) and the
-//! names of the stubs' own methods (`new`, `with_deadline`, …) get a `_`
-//! suffix instead.
+//! names of the stubs' own methods (`new`, `channel`, `with_deadline`, any
+//! `with_…`) get a `_` suffix instead.
 
 use heck::{ToShoutySnakeCase, ToSnakeCase, ToUpperCamelCase};
 use proc_macro2::{Ident, Span};
 
-/// The stubs' own inherent methods. A proto method whose snake-case name is
-/// one of these gets a `_` suffix, like a keyword.
-pub const STUB_METHODS: &[&str] = &[
-    "new",
-    "channel",
-    "options",
-    "with_options",
-    "with_deadline",
-    "with_deadline_after",
-    "with_wait_for_ready",
-    "with_compression",
-    "with_metadata",
-    "with_interceptor",
-    "with_max_inbound_message_size",
-    "with_max_outbound_message_size",
-];
+/// The stubs' own methods: the inherent `new` and the required methods of
+/// `switchboard::stub::Stub`. A proto method whose snake-case name is one of
+/// these, or starts with [`STUB_OPTION_PREFIX`], gets a `_` suffix, like a
+/// keyword.
+pub const STUB_METHODS: &[&str] = &["new", "from_parts", "into_parts", "channel", "options"];
+
+/// How the name of every call option of `switchboard::stub::Stub` starts
+/// (`with_deadline_after`, `with_options`, …). The whole prefix is reserved,
+/// not each option's name, so an option added to the runtime renames no
+/// generated method.
+pub const STUB_OPTION_PREFIX: &str = "with_";
+
+/// Whether `snake` names a method every stub has (see [`STUB_METHODS`]).
+pub fn is_stub_method(snake: &str) -> bool {
+    STUB_METHODS.contains(&snake) || snake.starts_with(STUB_OPTION_PREFIX)
+}
 
 /// The module holding a service's stubs: `Greeter` → `greeter_client`.
 pub fn client_module(service: &str) -> String {
@@ -57,7 +57,7 @@ pub fn async_stub(service: &str) -> String {
 /// `r#type`, `Self` → `self_`, `New` → `new_`.
 pub fn method_fn(method: &str) -> String {
     let snake = words(method).to_snake_case();
-    if STUB_METHODS.contains(&snake.as_str()) {
+    if is_stub_method(&snake) {
         return format!("{snake}_");
     }
     sanitize(&snake)
@@ -184,6 +184,12 @@ mod tests {
         assert_eq!(method_fn("Crate"), "crate_");
         assert_eq!(method_fn("New"), "new_");
         assert_eq!(method_fn("WithDeadline"), "with_deadline_");
+        assert_eq!(
+            method_fn("WithSomeFutureOption"),
+            "with_some_future_option_"
+        );
+        assert_eq!(method_fn("FromParts"), "from_parts_");
+        assert_eq!(method_fn("Withdraw"), "withdraw");
         assert_eq!(method_const("Self"), "SELF");
         assert_eq!(client_module("type"), "type_client");
         assert_eq!(blocking_stub("Self"), "SelfBlockingStub");

@@ -13,7 +13,7 @@
 //!
 //! - [`ident`], [`model`], `docs`: the naming scheme, the description of a
 //!   service, and proto comments → rustdoc;
-//! - `client`, `stub_options` and [`SwitchboardServiceGenerator`]: one
+//! - `client`, `stub_parts` and [`SwitchboardServiceGenerator`]: one
 //!   service's client module, built with `quote!`, plugged into prost-build;
 //! - [`names`] and `undocumented`: Rust-name collisions, found before
 //!   generating; docs for what the `.proto` left undocumented;
@@ -35,7 +35,7 @@ pub mod model;
 pub mod names;
 pub mod plugin;
 mod service_generator;
-mod stub_options;
+mod stub_parts;
 mod undocumented;
 
 pub use generate::{GenerateError, GeneratedFile, Options, generate};

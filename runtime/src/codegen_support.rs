@@ -6,18 +6,14 @@
 //! code: the items' real homes are documented elsewhere.
 
 pub use futures_core::Stream;
-pub use std::time::Duration;
 
 pub use crate::channel::Channel;
 pub use crate::codec::ProstCodec;
-pub use crate::deadline::Deadline;
-pub use crate::interceptor::Interceptor;
-pub use crate::metadata::Metadata;
 pub use crate::method::{MethodDescriptor, MethodKind};
 pub use crate::options::CallOptions;
 pub use crate::status::Status;
 pub use crate::stub::{
-    BlockingBidiCall, BlockingResponseStream, ResponseStream, UnaryFuture,
+    BlockingBidiCall, BlockingResponseStream, ResponseStream, Stub, UnaryFuture,
     async_bidi_streaming_call, async_client_streaming_call, async_server_streaming_call,
     blocking_bidi_streaming_call, blocking_client_streaming_call, blocking_server_streaming_call,
     blocking_unary_call, future_unary_call,

@@ -73,6 +73,12 @@ pub use method::{MethodDescriptor, MethodKind};
 pub use options::CallOptions;
 pub use status::{Code, Origin, Status};
 
+/// What users of generated stubs bring into scope: `use switchboard::prelude::*;`
+/// makes the [`Stub`](stub::Stub) options (`with_deadline_after`, …) callable.
+pub mod prelude {
+    pub use crate::stub::Stub;
+}
+
 /// Includes the code `switchboard-build` generated for proto package
 /// `package` (from `OUT_DIR`), e.g. `switchboard::include_proto!("helloworld")`
 /// inside `pub mod helloworld { ... }`.

@@ -11,6 +11,11 @@
 //! [`CallOptions::effective_deadline`], so every call gets a fresh deadline
 //! (design rule 4). Limits are in bytes of one encoded message, before any
 //! decompression on the way in.
+//!
+//! Each `with_*` builder has a twin among the provided methods of
+//! [`Stub`](crate::stub::Stub), so every stub takes the same options: a new
+//! option is a builder here plus one provided method there, and no
+//! generated code changes.
 
 use std::time::Duration;
 

@@ -61,13 +61,35 @@ pub mod legacy_client {
     ///
     /// A service that is being replaced.
     ///
-    /// Cheap to clone: clones share the channel. The `with_*` options apply to
-    /// every call made through the stub they return.
+    /// Cheap to clone: clones share the channel. The call options
+    /// (`with_deadline_after`, …) come from [`Stub`](switchboard::stub::Stub)
+    /// (`use switchboard::prelude::*;`) and apply to every call made through
+    /// the stub they return.
     #[deprecated]
     #[derive(Clone, Debug)]
     pub struct LegacyBlockingStub {
         channel: ::switchboard::codegen::Channel,
         options: ::switchboard::codegen::CallOptions,
+    }
+    #[allow(deprecated)]
+    impl ::switchboard::codegen::Stub for LegacyBlockingStub {
+        fn from_parts(
+            channel: ::switchboard::codegen::Channel,
+            options: ::switchboard::codegen::CallOptions,
+        ) -> Self {
+            Self { channel, options }
+        }
+        fn into_parts(
+            self,
+        ) -> (::switchboard::codegen::Channel, ::switchboard::codegen::CallOptions) {
+            (self.channel, self.options)
+        }
+        fn channel(&self) -> &::switchboard::codegen::Channel {
+            &self.channel
+        }
+        fn options(&self) -> &::switchboard::codegen::CallOptions {
+            &self.options
+        }
     }
     #[allow(deprecated)]
     impl LegacyBlockingStub {
@@ -77,78 +99,6 @@ pub mod legacy_client {
                 channel,
                 options: ::switchboard::codegen::CallOptions::new(),
             }
-        }
-        /// The channel this stub makes its calls on.
-        pub fn channel(&self) -> &::switchboard::codegen::Channel {
-            &self.channel
-        }
-        /// The options every call made through this stub gets.
-        pub fn options(&self) -> &::switchboard::codegen::CallOptions {
-            &self.options
-        }
-        /// Replaces all of this stub's call options with `options`.
-        pub fn with_options(
-            mut self,
-            options: ::switchboard::codegen::CallOptions,
-        ) -> Self {
-            self.options = options;
-            self
-        }
-        /// Each call must finish within `timeout` of when it starts: every call
-        /// gets a fresh deadline. Replaces any absolute deadline.
-        pub fn with_deadline_after(
-            mut self,
-            timeout: ::switchboard::codegen::Duration,
-        ) -> Self {
-            self.options = self.options.with_deadline_after(timeout);
-            self
-        }
-        /// Every call must finish by the absolute `deadline`. Replaces any
-        /// relative timeout.
-        pub fn with_deadline(
-            mut self,
-            deadline: ::switchboard::codegen::Deadline,
-        ) -> Self {
-            self.options = self.options.with_deadline(deadline);
-            self
-        }
-        /// Whether a call made while the channel is not ready waits for it (until
-        /// the deadline) instead of failing at once with `UNAVAILABLE`.
-        pub fn with_wait_for_ready(mut self, wait_for_ready: bool) -> Self {
-            self.options = self.options.with_wait_for_ready(wait_for_ready);
-            self
-        }
-        /// Compresses request messages with `encoding` (its `grpc-encoding`
-        /// name, e.g. `"gzip"`).
-        pub fn with_compression(mut self, encoding: &str) -> Self {
-            self.options = self.options.with_compression(encoding);
-            self
-        }
-        /// Adds `metadata` to the request metadata of every call.
-        pub fn with_metadata(
-            mut self,
-            metadata: ::switchboard::codegen::Metadata,
-        ) -> Self {
-            self.options = self.options.with_metadata(metadata);
-            self
-        }
-        /// The largest response message, in bytes, a call accepts.
-        pub fn with_max_inbound_message_size(mut self, bytes: usize) -> Self {
-            self.options = self.options.with_max_inbound_message_size(bytes);
-            self
-        }
-        /// The largest request message, in bytes, a call sends.
-        pub fn with_max_outbound_message_size(mut self, bytes: usize) -> Self {
-            self.options = self.options.with_max_outbound_message_size(bytes);
-            self
-        }
-        /// Runs `interceptor` before every call, after those added before it.
-        pub fn with_interceptor(
-            mut self,
-            interceptor: impl ::switchboard::codegen::Interceptor,
-        ) -> Self {
-            self.options = self.options.with_interceptor(interceptor);
-            self
         }
         /// Still works.
         ///
@@ -173,13 +123,35 @@ pub mod legacy_client {
     ///
     /// A service that is being replaced.
     ///
-    /// Cheap to clone: clones share the channel. The `with_*` options apply to
-    /// every call made through the stub they return.
+    /// Cheap to clone: clones share the channel. The call options
+    /// (`with_deadline_after`, …) come from [`Stub`](switchboard::stub::Stub)
+    /// (`use switchboard::prelude::*;`) and apply to every call made through
+    /// the stub they return.
     #[deprecated]
     #[derive(Clone, Debug)]
     pub struct LegacyAsyncStub {
         channel: ::switchboard::codegen::Channel,
         options: ::switchboard::codegen::CallOptions,
+    }
+    #[allow(deprecated)]
+    impl ::switchboard::codegen::Stub for LegacyAsyncStub {
+        fn from_parts(
+            channel: ::switchboard::codegen::Channel,
+            options: ::switchboard::codegen::CallOptions,
+        ) -> Self {
+            Self { channel, options }
+        }
+        fn into_parts(
+            self,
+        ) -> (::switchboard::codegen::Channel, ::switchboard::codegen::CallOptions) {
+            (self.channel, self.options)
+        }
+        fn channel(&self) -> &::switchboard::codegen::Channel {
+            &self.channel
+        }
+        fn options(&self) -> &::switchboard::codegen::CallOptions {
+            &self.options
+        }
     }
     #[allow(deprecated)]
     impl LegacyAsyncStub {
@@ -189,78 +161,6 @@ pub mod legacy_client {
                 channel,
                 options: ::switchboard::codegen::CallOptions::new(),
             }
-        }
-        /// The channel this stub makes its calls on.
-        pub fn channel(&self) -> &::switchboard::codegen::Channel {
-            &self.channel
-        }
-        /// The options every call made through this stub gets.
-        pub fn options(&self) -> &::switchboard::codegen::CallOptions {
-            &self.options
-        }
-        /// Replaces all of this stub's call options with `options`.
-        pub fn with_options(
-            mut self,
-            options: ::switchboard::codegen::CallOptions,
-        ) -> Self {
-            self.options = options;
-            self
-        }
-        /// Each call must finish within `timeout` of when it starts: every call
-        /// gets a fresh deadline. Replaces any absolute deadline.
-        pub fn with_deadline_after(
-            mut self,
-            timeout: ::switchboard::codegen::Duration,
-        ) -> Self {
-            self.options = self.options.with_deadline_after(timeout);
-            self
-        }
-        /// Every call must finish by the absolute `deadline`. Replaces any
-        /// relative timeout.
-        pub fn with_deadline(
-            mut self,
-            deadline: ::switchboard::codegen::Deadline,
-        ) -> Self {
-            self.options = self.options.with_deadline(deadline);
-            self
-        }
-        /// Whether a call made while the channel is not ready waits for it (until
-        /// the deadline) instead of failing at once with `UNAVAILABLE`.
-        pub fn with_wait_for_ready(mut self, wait_for_ready: bool) -> Self {
-            self.options = self.options.with_wait_for_ready(wait_for_ready);
-            self
-        }
-        /// Compresses request messages with `encoding` (its `grpc-encoding`
-        /// name, e.g. `"gzip"`).
-        pub fn with_compression(mut self, encoding: &str) -> Self {
-            self.options = self.options.with_compression(encoding);
-            self
-        }
-        /// Adds `metadata` to the request metadata of every call.
-        pub fn with_metadata(
-            mut self,
-            metadata: ::switchboard::codegen::Metadata,
-        ) -> Self {
-            self.options = self.options.with_metadata(metadata);
-            self
-        }
-        /// The largest response message, in bytes, a call accepts.
-        pub fn with_max_inbound_message_size(mut self, bytes: usize) -> Self {
-            self.options = self.options.with_max_inbound_message_size(bytes);
-            self
-        }
-        /// The largest request message, in bytes, a call sends.
-        pub fn with_max_outbound_message_size(mut self, bytes: usize) -> Self {
-            self.options = self.options.with_max_outbound_message_size(bytes);
-            self
-        }
-        /// Runs `interceptor` before every call, after those added before it.
-        pub fn with_interceptor(
-            mut self,
-            interceptor: impl ::switchboard::codegen::Interceptor,
-        ) -> Self {
-            self.options = self.options.with_interceptor(interceptor);
-            self
         }
         /// Still works.
         ///
@@ -322,12 +222,33 @@ pub mod modern_client {
     ///
     /// A service with one deprecated method.
     ///
-    /// Cheap to clone: clones share the channel. The `with_*` options apply to
-    /// every call made through the stub they return.
+    /// Cheap to clone: clones share the channel. The call options
+    /// (`with_deadline_after`, …) come from [`Stub`](switchboard::stub::Stub)
+    /// (`use switchboard::prelude::*;`) and apply to every call made through
+    /// the stub they return.
     #[derive(Clone, Debug)]
     pub struct ModernBlockingStub {
         channel: ::switchboard::codegen::Channel,
         options: ::switchboard::codegen::CallOptions,
+    }
+    impl ::switchboard::codegen::Stub for ModernBlockingStub {
+        fn from_parts(
+            channel: ::switchboard::codegen::Channel,
+            options: ::switchboard::codegen::CallOptions,
+        ) -> Self {
+            Self { channel, options }
+        }
+        fn into_parts(
+            self,
+        ) -> (::switchboard::codegen::Channel, ::switchboard::codegen::CallOptions) {
+            (self.channel, self.options)
+        }
+        fn channel(&self) -> &::switchboard::codegen::Channel {
+            &self.channel
+        }
+        fn options(&self) -> &::switchboard::codegen::CallOptions {
+            &self.options
+        }
     }
     impl ModernBlockingStub {
         /// A stub that makes its calls on `channel`, with default call options.
@@ -336,78 +257,6 @@ pub mod modern_client {
                 channel,
                 options: ::switchboard::codegen::CallOptions::new(),
             }
-        }
-        /// The channel this stub makes its calls on.
-        pub fn channel(&self) -> &::switchboard::codegen::Channel {
-            &self.channel
-        }
-        /// The options every call made through this stub gets.
-        pub fn options(&self) -> &::switchboard::codegen::CallOptions {
-            &self.options
-        }
-        /// Replaces all of this stub's call options with `options`.
-        pub fn with_options(
-            mut self,
-            options: ::switchboard::codegen::CallOptions,
-        ) -> Self {
-            self.options = options;
-            self
-        }
-        /// Each call must finish within `timeout` of when it starts: every call
-        /// gets a fresh deadline. Replaces any absolute deadline.
-        pub fn with_deadline_after(
-            mut self,
-            timeout: ::switchboard::codegen::Duration,
-        ) -> Self {
-            self.options = self.options.with_deadline_after(timeout);
-            self
-        }
-        /// Every call must finish by the absolute `deadline`. Replaces any
-        /// relative timeout.
-        pub fn with_deadline(
-            mut self,
-            deadline: ::switchboard::codegen::Deadline,
-        ) -> Self {
-            self.options = self.options.with_deadline(deadline);
-            self
-        }
-        /// Whether a call made while the channel is not ready waits for it (until
-        /// the deadline) instead of failing at once with `UNAVAILABLE`.
-        pub fn with_wait_for_ready(mut self, wait_for_ready: bool) -> Self {
-            self.options = self.options.with_wait_for_ready(wait_for_ready);
-            self
-        }
-        /// Compresses request messages with `encoding` (its `grpc-encoding`
-        /// name, e.g. `"gzip"`).
-        pub fn with_compression(mut self, encoding: &str) -> Self {
-            self.options = self.options.with_compression(encoding);
-            self
-        }
-        /// Adds `metadata` to the request metadata of every call.
-        pub fn with_metadata(
-            mut self,
-            metadata: ::switchboard::codegen::Metadata,
-        ) -> Self {
-            self.options = self.options.with_metadata(metadata);
-            self
-        }
-        /// The largest response message, in bytes, a call accepts.
-        pub fn with_max_inbound_message_size(mut self, bytes: usize) -> Self {
-            self.options = self.options.with_max_inbound_message_size(bytes);
-            self
-        }
-        /// The largest request message, in bytes, a call sends.
-        pub fn with_max_outbound_message_size(mut self, bytes: usize) -> Self {
-            self.options = self.options.with_max_outbound_message_size(bytes);
-            self
-        }
-        /// Runs `interceptor` before every call, after those added before it.
-        pub fn with_interceptor(
-            mut self,
-            interceptor: impl ::switchboard::codegen::Interceptor,
-        ) -> Self {
-            self.options = self.options.with_interceptor(interceptor);
-            self
         }
         /// Use `Call` instead.
         ///
@@ -469,12 +318,33 @@ pub mod modern_client {
     ///
     /// A service with one deprecated method.
     ///
-    /// Cheap to clone: clones share the channel. The `with_*` options apply to
-    /// every call made through the stub they return.
+    /// Cheap to clone: clones share the channel. The call options
+    /// (`with_deadline_after`, …) come from [`Stub`](switchboard::stub::Stub)
+    /// (`use switchboard::prelude::*;`) and apply to every call made through
+    /// the stub they return.
     #[derive(Clone, Debug)]
     pub struct ModernAsyncStub {
         channel: ::switchboard::codegen::Channel,
         options: ::switchboard::codegen::CallOptions,
+    }
+    impl ::switchboard::codegen::Stub for ModernAsyncStub {
+        fn from_parts(
+            channel: ::switchboard::codegen::Channel,
+            options: ::switchboard::codegen::CallOptions,
+        ) -> Self {
+            Self { channel, options }
+        }
+        fn into_parts(
+            self,
+        ) -> (::switchboard::codegen::Channel, ::switchboard::codegen::CallOptions) {
+            (self.channel, self.options)
+        }
+        fn channel(&self) -> &::switchboard::codegen::Channel {
+            &self.channel
+        }
+        fn options(&self) -> &::switchboard::codegen::CallOptions {
+            &self.options
+        }
     }
     impl ModernAsyncStub {
         /// A stub that makes its calls on `channel`, with default call options.
@@ -483,78 +353,6 @@ pub mod modern_client {
                 channel,
                 options: ::switchboard::codegen::CallOptions::new(),
             }
-        }
-        /// The channel this stub makes its calls on.
-        pub fn channel(&self) -> &::switchboard::codegen::Channel {
-            &self.channel
-        }
-        /// The options every call made through this stub gets.
-        pub fn options(&self) -> &::switchboard::codegen::CallOptions {
-            &self.options
-        }
-        /// Replaces all of this stub's call options with `options`.
-        pub fn with_options(
-            mut self,
-            options: ::switchboard::codegen::CallOptions,
-        ) -> Self {
-            self.options = options;
-            self
-        }
-        /// Each call must finish within `timeout` of when it starts: every call
-        /// gets a fresh deadline. Replaces any absolute deadline.
-        pub fn with_deadline_after(
-            mut self,
-            timeout: ::switchboard::codegen::Duration,
-        ) -> Self {
-            self.options = self.options.with_deadline_after(timeout);
-            self
-        }
-        /// Every call must finish by the absolute `deadline`. Replaces any
-        /// relative timeout.
-        pub fn with_deadline(
-            mut self,
-            deadline: ::switchboard::codegen::Deadline,
-        ) -> Self {
-            self.options = self.options.with_deadline(deadline);
-            self
-        }
-        /// Whether a call made while the channel is not ready waits for it (until
-        /// the deadline) instead of failing at once with `UNAVAILABLE`.
-        pub fn with_wait_for_ready(mut self, wait_for_ready: bool) -> Self {
-            self.options = self.options.with_wait_for_ready(wait_for_ready);
-            self
-        }
-        /// Compresses request messages with `encoding` (its `grpc-encoding`
-        /// name, e.g. `"gzip"`).
-        pub fn with_compression(mut self, encoding: &str) -> Self {
-            self.options = self.options.with_compression(encoding);
-            self
-        }
-        /// Adds `metadata` to the request metadata of every call.
-        pub fn with_metadata(
-            mut self,
-            metadata: ::switchboard::codegen::Metadata,
-        ) -> Self {
-            self.options = self.options.with_metadata(metadata);
-            self
-        }
-        /// The largest response message, in bytes, a call accepts.
-        pub fn with_max_inbound_message_size(mut self, bytes: usize) -> Self {
-            self.options = self.options.with_max_inbound_message_size(bytes);
-            self
-        }
-        /// The largest request message, in bytes, a call sends.
-        pub fn with_max_outbound_message_size(mut self, bytes: usize) -> Self {
-            self.options = self.options.with_max_outbound_message_size(bytes);
-            self
-        }
-        /// Runs `interceptor` before every call, after those added before it.
-        pub fn with_interceptor(
-            mut self,
-            interceptor: impl ::switchboard::codegen::Interceptor,
-        ) -> Self {
-            self.options = self.options.with_interceptor(interceptor);
-            self
         }
         /// Use `Call` instead.
         ///

@@ -106,12 +106,33 @@ pub mod route_guide_client {
     ///
     /// Interface exported by the server.
     ///
-    /// Cheap to clone: clones share the channel. The `with_*` options apply to
-    /// every call made through the stub they return.
+    /// Cheap to clone: clones share the channel. The call options
+    /// (`with_deadline_after`, …) come from [`Stub`](switchboard::stub::Stub)
+    /// (`use switchboard::prelude::*;`) and apply to every call made through
+    /// the stub they return.
     #[derive(Clone, Debug)]
     pub struct RouteGuideBlockingStub {
         channel: ::switchboard::codegen::Channel,
         options: ::switchboard::codegen::CallOptions,
+    }
+    impl ::switchboard::codegen::Stub for RouteGuideBlockingStub {
+        fn from_parts(
+            channel: ::switchboard::codegen::Channel,
+            options: ::switchboard::codegen::CallOptions,
+        ) -> Self {
+            Self { channel, options }
+        }
+        fn into_parts(
+            self,
+        ) -> (::switchboard::codegen::Channel, ::switchboard::codegen::CallOptions) {
+            (self.channel, self.options)
+        }
+        fn channel(&self) -> &::switchboard::codegen::Channel {
+            &self.channel
+        }
+        fn options(&self) -> &::switchboard::codegen::CallOptions {
+            &self.options
+        }
     }
     impl RouteGuideBlockingStub {
         /// A stub that makes its calls on `channel`, with default call options.
@@ -120,78 +141,6 @@ pub mod route_guide_client {
                 channel,
                 options: ::switchboard::codegen::CallOptions::new(),
             }
-        }
-        /// The channel this stub makes its calls on.
-        pub fn channel(&self) -> &::switchboard::codegen::Channel {
-            &self.channel
-        }
-        /// The options every call made through this stub gets.
-        pub fn options(&self) -> &::switchboard::codegen::CallOptions {
-            &self.options
-        }
-        /// Replaces all of this stub's call options with `options`.
-        pub fn with_options(
-            mut self,
-            options: ::switchboard::codegen::CallOptions,
-        ) -> Self {
-            self.options = options;
-            self
-        }
-        /// Each call must finish within `timeout` of when it starts: every call
-        /// gets a fresh deadline. Replaces any absolute deadline.
-        pub fn with_deadline_after(
-            mut self,
-            timeout: ::switchboard::codegen::Duration,
-        ) -> Self {
-            self.options = self.options.with_deadline_after(timeout);
-            self
-        }
-        /// Every call must finish by the absolute `deadline`. Replaces any
-        /// relative timeout.
-        pub fn with_deadline(
-            mut self,
-            deadline: ::switchboard::codegen::Deadline,
-        ) -> Self {
-            self.options = self.options.with_deadline(deadline);
-            self
-        }
-        /// Whether a call made while the channel is not ready waits for it (until
-        /// the deadline) instead of failing at once with `UNAVAILABLE`.
-        pub fn with_wait_for_ready(mut self, wait_for_ready: bool) -> Self {
-            self.options = self.options.with_wait_for_ready(wait_for_ready);
-            self
-        }
-        /// Compresses request messages with `encoding` (its `grpc-encoding`
-        /// name, e.g. `"gzip"`).
-        pub fn with_compression(mut self, encoding: &str) -> Self {
-            self.options = self.options.with_compression(encoding);
-            self
-        }
-        /// Adds `metadata` to the request metadata of every call.
-        pub fn with_metadata(
-            mut self,
-            metadata: ::switchboard::codegen::Metadata,
-        ) -> Self {
-            self.options = self.options.with_metadata(metadata);
-            self
-        }
-        /// The largest response message, in bytes, a call accepts.
-        pub fn with_max_inbound_message_size(mut self, bytes: usize) -> Self {
-            self.options = self.options.with_max_inbound_message_size(bytes);
-            self
-        }
-        /// The largest request message, in bytes, a call sends.
-        pub fn with_max_outbound_message_size(mut self, bytes: usize) -> Self {
-            self.options = self.options.with_max_outbound_message_size(bytes);
-            self
-        }
-        /// Runs `interceptor` before every call, after those added before it.
-        pub fn with_interceptor(
-            mut self,
-            interceptor: impl ::switchboard::codegen::Interceptor,
-        ) -> Self {
-            self.options = self.options.with_interceptor(interceptor);
-            self
         }
         /// A simple RPC: the feature at a given position.
         ///
@@ -268,12 +217,33 @@ pub mod route_guide_client {
     ///
     /// Interface exported by the server.
     ///
-    /// Cheap to clone: clones share the channel. The `with_*` options apply to
-    /// every call made through the stub they return.
+    /// Cheap to clone: clones share the channel. The call options
+    /// (`with_deadline_after`, …) come from [`Stub`](switchboard::stub::Stub)
+    /// (`use switchboard::prelude::*;`) and apply to every call made through
+    /// the stub they return.
     #[derive(Clone, Debug)]
     pub struct RouteGuideAsyncStub {
         channel: ::switchboard::codegen::Channel,
         options: ::switchboard::codegen::CallOptions,
+    }
+    impl ::switchboard::codegen::Stub for RouteGuideAsyncStub {
+        fn from_parts(
+            channel: ::switchboard::codegen::Channel,
+            options: ::switchboard::codegen::CallOptions,
+        ) -> Self {
+            Self { channel, options }
+        }
+        fn into_parts(
+            self,
+        ) -> (::switchboard::codegen::Channel, ::switchboard::codegen::CallOptions) {
+            (self.channel, self.options)
+        }
+        fn channel(&self) -> &::switchboard::codegen::Channel {
+            &self.channel
+        }
+        fn options(&self) -> &::switchboard::codegen::CallOptions {
+            &self.options
+        }
     }
     impl RouteGuideAsyncStub {
         /// A stub that makes its calls on `channel`, with default call options.
@@ -282,78 +252,6 @@ pub mod route_guide_client {
                 channel,
                 options: ::switchboard::codegen::CallOptions::new(),
             }
-        }
-        /// The channel this stub makes its calls on.
-        pub fn channel(&self) -> &::switchboard::codegen::Channel {
-            &self.channel
-        }
-        /// The options every call made through this stub gets.
-        pub fn options(&self) -> &::switchboard::codegen::CallOptions {
-            &self.options
-        }
-        /// Replaces all of this stub's call options with `options`.
-        pub fn with_options(
-            mut self,
-            options: ::switchboard::codegen::CallOptions,
-        ) -> Self {
-            self.options = options;
-            self
-        }
-        /// Each call must finish within `timeout` of when it starts: every call
-        /// gets a fresh deadline. Replaces any absolute deadline.
-        pub fn with_deadline_after(
-            mut self,
-            timeout: ::switchboard::codegen::Duration,
-        ) -> Self {
-            self.options = self.options.with_deadline_after(timeout);
-            self
-        }
-        /// Every call must finish by the absolute `deadline`. Replaces any
-        /// relative timeout.
-        pub fn with_deadline(
-            mut self,
-            deadline: ::switchboard::codegen::Deadline,
-        ) -> Self {
-            self.options = self.options.with_deadline(deadline);
-            self
-        }
-        /// Whether a call made while the channel is not ready waits for it (until
-        /// the deadline) instead of failing at once with `UNAVAILABLE`.
-        pub fn with_wait_for_ready(mut self, wait_for_ready: bool) -> Self {
-            self.options = self.options.with_wait_for_ready(wait_for_ready);
-            self
-        }
-        /// Compresses request messages with `encoding` (its `grpc-encoding`
-        /// name, e.g. `"gzip"`).
-        pub fn with_compression(mut self, encoding: &str) -> Self {
-            self.options = self.options.with_compression(encoding);
-            self
-        }
-        /// Adds `metadata` to the request metadata of every call.
-        pub fn with_metadata(
-            mut self,
-            metadata: ::switchboard::codegen::Metadata,
-        ) -> Self {
-            self.options = self.options.with_metadata(metadata);
-            self
-        }
-        /// The largest response message, in bytes, a call accepts.
-        pub fn with_max_inbound_message_size(mut self, bytes: usize) -> Self {
-            self.options = self.options.with_max_inbound_message_size(bytes);
-            self
-        }
-        /// The largest request message, in bytes, a call sends.
-        pub fn with_max_outbound_message_size(mut self, bytes: usize) -> Self {
-            self.options = self.options.with_max_outbound_message_size(bytes);
-            self
-        }
-        /// Runs `interceptor` before every call, after those added before it.
-        pub fn with_interceptor(
-            mut self,
-            interceptor: impl ::switchboard::codegen::Interceptor,
-        ) -> Self {
-            self.options = self.options.with_interceptor(interceptor);
-            self
         }
         /// A simple RPC: the feature at a given position.
         ///

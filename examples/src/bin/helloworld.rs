@@ -12,6 +12,8 @@
 use std::time::Duration;
 
 use switchboard::Channel;
+// The stubs' call options (`with_deadline_after`, …) come from the prelude.
+use switchboard::prelude::*;
 use switchboard_examples::demo::DemoServer;
 use switchboard_examples::helloworld::HelloRequest;
 use switchboard_examples::helloworld::greeter_client::{GreeterAsyncStub, GreeterBlockingStub};

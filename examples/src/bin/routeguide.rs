@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use switchboard::Channel;
+use switchboard::prelude::*;
 use switchboard_examples::demo::DemoServer;
 use switchboard_examples::routeguide::route_guide_client::{
     RouteGuideAsyncStub, RouteGuideBlockingStub,

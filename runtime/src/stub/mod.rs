@@ -15,10 +15,15 @@
 //! Every helper starts its call before returning, runs the options'
 //! interceptors first (a refusal becomes the call's status), and reports
 //! every failure as a [`Status`](crate::Status).
+//!
+//! Generated stubs implement the [`Stub`] trait, which owns their call
+//! options (`with_deadline_after`, `with_wait_for_ready`, …), and call one
+//! helper per method.
 
 mod receiver;
 mod send;
 mod streaming;
+mod stub_trait;
 mod unary;
 
 pub use streaming::{
@@ -26,6 +31,7 @@ pub use streaming::{
     async_client_streaming_call, async_server_streaming_call, blocking_bidi_streaming_call,
     blocking_client_streaming_call, blocking_server_streaming_call,
 };
+pub use stub_trait::Stub;
 pub use unary::{Response, UnaryFuture, WithMetadata, blocking_unary_call, future_unary_call};
 
 #[doc(hidden)]

@@ -240,6 +240,23 @@ impl<Resp> fmt::Debug for ResponseStream<Resp> {
 }
 
 /// Starts a server-streaming call; the responses come as an iterator.
+///
+/// ```
+/// use switchboard::stub::blocking_server_streaming_call;
+/// # use switchboard::{CallOptions, Channel, Code, MethodDescriptor, MethodKind, ProstCodec};
+/// const LIST: MethodDescriptor<String, String> =
+///     MethodDescriptor::new("/echo.Echo/List", MethodKind::ServerStreaming, ProstCodec);
+///
+/// // Nothing listens on port 1: the fail-fast call ends with UNAVAILABLE.
+/// let channel = Channel::builder("http://127.0.0.1:1").build()?;
+/// let mut responses =
+///     blocking_server_streaming_call(&channel, &LIST, &CallOptions::new(), "hi".to_string());
+/// // No message, then the error end, then nothing.
+/// let ended = responses.next().and_then(Result::err);
+/// assert_eq!(ended.map(|status| status.code()), Some(Code::Unavailable));
+/// assert!(responses.next().is_none());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn blocking_server_streaming_call<Req, Resp, C>(
     channel: &Channel,
     method: &MethodDescriptor<Req, Resp, C>,
@@ -261,6 +278,21 @@ where
 ///
 /// Stops taking requests from the iterator as soon as the call ends (for
 /// example, the server answered early with an error).
+///
+/// ```
+/// use switchboard::stub::blocking_client_streaming_call;
+/// # use switchboard::{CallOptions, Channel, Code, MethodDescriptor, MethodKind, ProstCodec};
+/// const JOIN: MethodDescriptor<String, String> =
+///     MethodDescriptor::new("/echo.Echo/Join", MethodKind::ClientStreaming, ProstCodec);
+///
+/// // Nothing listens on port 1: the fail-fast call ends with UNAVAILABLE.
+/// let channel = Channel::builder("http://127.0.0.1:1").build()?;
+/// let requests = ["a", "b", "c"].map(String::from);
+/// let status = blocking_client_streaming_call(&channel, &JOIN, &CallOptions::new(), requests)
+///     .unwrap_err();
+/// assert_eq!(status.code(), Code::Unavailable);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn blocking_client_streaming_call<Req, Resp, C, I>(
     channel: &Channel,
     method: &MethodDescriptor<Req, Resp, C>,
@@ -286,6 +318,24 @@ where
 }
 
 /// Starts a bidi-streaming call and returns its blocking handle.
+///
+/// ```
+/// use switchboard::stub::blocking_bidi_streaming_call;
+/// # use switchboard::{CallOptions, Channel, Code, MethodDescriptor, MethodKind, ProstCodec};
+/// const CHAT: MethodDescriptor<String, String> =
+///     MethodDescriptor::new("/echo.Echo/Chat", MethodKind::BidiStreaming, ProstCodec);
+///
+/// // Nothing listens on port 1: the fail-fast call ends with UNAVAILABLE.
+/// let channel = Channel::builder("http://127.0.0.1:1").build()?;
+/// let call = blocking_bidi_streaming_call(&channel, &CHAT, &CallOptions::new());
+/// // A call that has ended refuses requests; `recv` gives its status.
+/// assert!(call.send("hi".to_string()).is_err());
+/// call.half_close();
+/// let ended = call.recv().and_then(Result::err);
+/// assert_eq!(ended.map(|status| status.code()), Some(Code::Unavailable));
+/// assert!(call.recv().is_none());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn blocking_bidi_streaming_call<Req, Resp, C>(
     channel: &Channel,
     method: &MethodDescriptor<Req, Resp, C>,
@@ -306,6 +356,25 @@ where
 }
 
 /// Starts a server-streaming call; the responses come as a `Stream`.
+///
+/// ```
+/// use futures::StreamExt;
+/// use switchboard::stub::async_server_streaming_call;
+/// # use switchboard::{CallOptions, Channel, Code, MethodDescriptor, MethodKind, ProstCodec};
+/// const LIST: MethodDescriptor<String, String> =
+///     MethodDescriptor::new("/echo.Echo/List", MethodKind::ServerStreaming, ProstCodec);
+///
+/// // Nothing listens on port 1: the fail-fast call ends with UNAVAILABLE.
+/// let channel = Channel::builder("http://127.0.0.1:1").build()?;
+/// let mut responses =
+///     async_server_streaming_call(&channel, &LIST, &CallOptions::new(), "hi".to_string());
+/// futures::executor::block_on(async {
+///     let ended = responses.next().await.and_then(Result::err);
+///     assert_eq!(ended.map(|status| status.code()), Some(Code::Unavailable));
+///     assert!(responses.next().await.is_none());
+/// });
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn async_server_streaming_call<Req, Resp, C>(
     channel: &Channel,
     method: &MethodDescriptor<Req, Resp, C>,
@@ -328,6 +397,21 @@ where
 
 /// Starts a client-streaming call that sends `requests`; resolves to the
 /// one response. The requests are sent while the future is polled.
+///
+/// ```
+/// use switchboard::stub::async_client_streaming_call;
+/// # use switchboard::{CallOptions, Channel, Code, MethodDescriptor, MethodKind, ProstCodec};
+/// const JOIN: MethodDescriptor<String, String> =
+///     MethodDescriptor::new("/echo.Echo/Join", MethodKind::ClientStreaming, ProstCodec);
+///
+/// // Nothing listens on port 1: the fail-fast call ends with UNAVAILABLE.
+/// let channel = Channel::builder("http://127.0.0.1:1").build()?;
+/// let requests = futures::stream::iter(["a", "b", "c"].map(String::from));
+/// let future = async_client_streaming_call(&channel, &JOIN, &CallOptions::new(), requests);
+/// let status = futures::executor::block_on(future).unwrap_err();
+/// assert_eq!(status.code(), Code::Unavailable);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn async_client_streaming_call<Req, Resp, C, S>(
     channel: &Channel,
     method: &MethodDescriptor<Req, Resp, C>,
@@ -346,6 +430,24 @@ where
 
 /// Starts a bidi-streaming call that sends `requests` and returns the
 /// responses as a `Stream`; polling it sends the requests too.
+///
+/// ```
+/// use futures::StreamExt;
+/// use switchboard::stub::async_bidi_streaming_call;
+/// # use switchboard::{CallOptions, Channel, Code, MethodDescriptor, MethodKind, ProstCodec};
+/// const CHAT: MethodDescriptor<String, String> =
+///     MethodDescriptor::new("/echo.Echo/Chat", MethodKind::BidiStreaming, ProstCodec);
+///
+/// // Nothing listens on port 1: the fail-fast call ends with UNAVAILABLE.
+/// let channel = Channel::builder("http://127.0.0.1:1").build()?;
+/// let requests = futures::stream::iter(["a", "b"].map(String::from));
+/// let mut responses = async_bidi_streaming_call(&channel, &CHAT, &CallOptions::new(), requests);
+/// futures::executor::block_on(async {
+///     let ended = responses.next().await.and_then(Result::err);
+///     assert_eq!(ended.map(|status| status.code()), Some(Code::Unavailable));
+/// });
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn async_bidi_streaming_call<Req, Resp, C, S>(
     channel: &Channel,
     method: &MethodDescriptor<Req, Resp, C>,

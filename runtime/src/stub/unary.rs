@@ -32,6 +32,24 @@ use crate::sync::{self, Mutex, lock};
 ///
 /// Needs no async runtime and no tokio context. The response is decoded on
 /// the calling thread.
+///
+/// ```
+/// use std::time::Duration;
+/// use switchboard::stub::blocking_unary_call;
+/// use switchboard::{CallOptions, Channel, Code, MethodDescriptor, MethodKind, ProstCodec};
+///
+/// // A unary method taking and returning a `google.protobuf.StringValue`.
+/// const ECHO: MethodDescriptor<String, String> =
+///     MethodDescriptor::new("/echo.Echo/Unary", MethodKind::Unary, ProstCodec);
+///
+/// // Nothing listens on port 1: building the channel does no I/O, and the
+/// // fail-fast call ends with UNAVAILABLE once the connection is refused.
+/// let channel = Channel::builder("http://127.0.0.1:1").build()?;
+/// let options = CallOptions::new().with_deadline_after(Duration::from_secs(5));
+/// let status = blocking_unary_call(&channel, &ECHO, &options, "hi".to_string()).unwrap_err();
+/// assert_eq!(status.code(), Code::Unavailable);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn blocking_unary_call<Req, Resp, C>(
     channel: &Channel,
     method: &MethodDescriptor<Req, Resp, C>,
@@ -51,6 +69,25 @@ where
 /// The future runs on any executor (tokio, smol, `futures::executor`), or
 /// blocks with [`UnaryFuture::wait`]. Dropping it before it completes
 /// cancels the call.
+///
+/// ```
+/// use switchboard::stub::future_unary_call;
+/// use switchboard::{CallOptions, Channel, Code, MethodDescriptor, MethodKind, ProstCodec};
+///
+/// const ECHO: MethodDescriptor<String, String> =
+///     MethodDescriptor::new("/echo.Echo/Unary", MethodKind::Unary, ProstCodec);
+///
+/// // Nothing listens on port 1. The call starts here, not when first polled.
+/// let channel = Channel::builder("http://127.0.0.1:1").build()?;
+/// let future = future_unary_call(&channel, &ECHO, &CallOptions::new(), "hi".to_string());
+/// let status = futures::executor::block_on(future).unwrap_err();
+/// assert_eq!(status.code(), Code::Unavailable);
+///
+/// // Or block without an executor.
+/// let future = future_unary_call(&channel, &ECHO, &CallOptions::new(), "hi".to_string());
+/// assert_eq!(future.wait().unwrap_err().code(), Code::Unavailable);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn future_unary_call<Req, Resp, C>(
     channel: &Channel,
     method: &MethodDescriptor<Req, Resp, C>,

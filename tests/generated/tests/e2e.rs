@@ -7,6 +7,7 @@ mod support;
 use std::time::Duration;
 
 use switchboard::interceptor::CallContext;
+use switchboard::prelude::*;
 use switchboard::{Channel, Code, Deadline, Metadata, Status};
 use switchboard_generated_tests::helloworld::HelloRequest;
 use switchboard_generated_tests::helloworld::greeter_client::{
@@ -196,6 +197,9 @@ fn wait_for_ready_and_options_carry_over_between_stubs() {
     let asynchronous =
         GreeterAsyncStub::new(stub.channel().clone()).with_options(stub.options().clone());
     assert!(asynchronous.options().wait_for_ready());
+    let (channel, options) = stub.clone().into_parts();
+    let rebuilt = GreeterAsyncStub::from_parts(channel, options);
+    assert!(rebuilt.options().wait_for_ready());
     assert_eq!(
         asynchronous
             .say_hello(hello("copied"))

@@ -37,6 +37,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use switchboard::channel::BackoffConfig;
+use switchboard::prelude::*;
 use switchboard::{Channel, Code, Status};
 use switchboard_interop_client::pb::Empty;
 use switchboard_interop_client::pb::test_service_client::TestServiceBlockingStub;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use futures::StreamExt as _;
 use futures::executor::block_on;
 use switchboard::call::ClientCall as _;
+use switchboard::prelude::*;
 use switchboard::{CallOptions, Channel, Code, Metadata, Status};
 
 use super::streaming::output_request;

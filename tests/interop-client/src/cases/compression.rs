@@ -17,6 +17,7 @@
 //!   compressed or not, decodes to the requested number of zero bytes.
 
 use futures::executor::block_on;
+use switchboard::prelude::*;
 use switchboard::{CallOptions, Channel, Code, Metadata};
 
 use super::unary::{LARGE_RESPONSE_SIZE, large_request};

@@ -4,6 +4,7 @@
 use futures::StreamExt as _;
 use futures::executor::block_on;
 use switchboard::call::ClientCall as _;
+use switchboard::prelude::*;
 use switchboard::{CallOptions, Channel, Metadata};
 
 use super::streaming::output_request;

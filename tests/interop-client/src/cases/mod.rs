@@ -38,6 +38,7 @@ use std::fmt;
 use std::time::Duration;
 
 use switchboard::Channel;
+use switchboard::prelude::*;
 
 use crate::pb::test_service_client::{TestServiceAsyncStub, TestServiceBlockingStub};
 

@@ -4,6 +4,7 @@
 //! (`unimplemented_method`, `unimplemented_service`).
 
 use futures::executor::block_on;
+use switchboard::prelude::*;
 use switchboard::{Channel, Code, Status};
 
 use super::{CALL_TIMEOUT, CaseResult, async_stub, blocking_stub};
