@@ -77,7 +77,7 @@ pub(crate) struct InUse {
 
 impl InUse {
     /// Counts one more call in use on `channel`.
-    pub(crate) fn new(channel: Arc<dyn Used>) -> InUse {
+    pub(crate) fn new<U: Used + 'static>(channel: Arc<U>) -> InUse {
         let usage = channel.usage();
         usage.calls_in_use.fetch_add(1, Ordering::AcqRel);
         usage.touch();

@@ -18,6 +18,9 @@
 //! - `call`: [`ChannelCall`], the deadline timer around every call;
 //! - `target`: parsing targets.
 //!
+//! The states as users see them ([`ConnectivityState`]; the internal
+//! states, with the data each carries, are on `state::State`):
+//!
 //! ```text
 //!            call / state(true)          handshake done
 //!   IDLE ──────────────────────► CONNECTING ──────────────► READY
