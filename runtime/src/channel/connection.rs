@@ -1,0 +1,117 @@
+//! The seam between the channel and its connections (layer: channel).
+//!
+//! The channel's state machine ([`Core`]) is generic over a [`Connector`]:
+//! what opens a connection to an address, and the [`Connection`] it yields,
+//! which opens calls. The public [`Channel`](crate::Channel) uses the
+//! HTTP/2 one (`channel::h2`); the unit tests use a fake whose attempts
+//! they finish by hand; a balancer's subchannels plug in here too.
+//!
+//! Dispatch is static: `Connection::new_call` is generic and takes the
+//! connection by value, so a call costs what it did before the seam (one
+//! clone of the connection handle, one `Arc` for the real call).
+//!
+//! A connection hears from its channel, and talks back, through a
+//! [`ChannelLink`]: it reports its end once, and it is where a
+//! transparently retried call gets its next ready connection.
+//!
+//! Must not: name h2 or the transport's connection types (that is
+//! `channel::h2`'s job), or hold the channel strongly.
+
+use std::future::Future;
+use std::sync::Weak;
+use std::time::Duration;
+
+use crate::call::SharedCall;
+use crate::call::h2::CallSpec;
+use crate::channel::core::Core;
+use crate::status::Status;
+use crate::transport::Address;
+
+/// Opens connections for a channel. One per channel; it holds the
+/// connection settings, so the channel only names where and how long.
+pub(crate) trait Connector: Send + Sync + Sized + 'static {
+    /// The connection this connector yields.
+    type Connection: Connection;
+
+    /// Connects to `address`, giving up after `timeout`, and drives the
+    /// connection on `runtime` from then on. The connection reports its
+    /// end, once, through `link` ([`ChannelLink::closed`]).
+    fn connect(
+        &self,
+        address: &Address,
+        timeout: Duration,
+        runtime: &tokio::runtime::Handle,
+        link: ChannelLink<Self>,
+    ) -> impl Future<Output = Result<Self::Connection, Status>> + Send;
+}
+
+/// A ready connection, as the channel needs it. Cloning it gives another
+/// handle to the same connection.
+pub(crate) trait Connection: Clone + Send + Sync + 'static {
+    /// Whether new calls on this connection are bound to fail (it is going
+    /// away); the channel then stops handing it out.
+    fn is_broken(&self) -> bool;
+
+    /// A call for `spec` on this connection, not started yet. Takes the
+    /// handle the call will own: the channel clones it once per call.
+    fn new_call<Req: Send + 'static, Resp: Send + 'static>(
+        self,
+        spec: CallSpec<Req, Resp>,
+    ) -> SharedCall<Req, Resp>;
+}
+
+/// One connection attempt's line back to its channel. Holds the channel
+/// weakly: a connection never keeps its channel alive.
+pub(crate) struct ChannelLink<K: Connector> {
+    channel: Weak<Core<K>>,
+    /// Which attempt of the channel this is.
+    id: u64,
+}
+
+impl<K: Connector> Clone for ChannelLink<K> {
+    fn clone(&self) -> Self {
+        ChannelLink {
+            channel: self.channel.clone(),
+            id: self.id,
+        }
+    }
+}
+
+impl<K: Connector> ChannelLink<K> {
+    /// The link for attempt `id` of `channel`.
+    pub(crate) fn new(channel: Weak<Core<K>>, id: u64) -> Self {
+        ChannelLink { channel, id }
+    }
+
+    /// The connection ended: if it is the channel's current one, the
+    /// channel goes IDLE (the next call reconnects).
+    pub(crate) fn closed(&self, status: Status) {
+        if let Some(core) = self.channel.upgrade() {
+            core.on_connection_closed(self.id, status);
+        }
+    }
+
+    /// The channel's next ready connection, other than a broken one,
+    /// connecting if need be (for a transparently retried call). Fails like
+    /// a connection attempt would, unless `wait_for_ready`: then it waits
+    /// through failed attempts and fails only when the channel shuts down.
+    ///
+    /// Decides, and registers the wait, now; the future only awaits it.
+    pub(crate) fn ready_connection(
+        &self,
+        wait_for_ready: bool,
+    ) -> impl Future<Output = Result<K::Connection, Status>> + Send + use<K> {
+        let decided = match self.channel.upgrade() {
+            Some(core) => core.next_ready(wait_for_ready),
+            None => Err(Err(Status::unavailable("channel was dropped"))),
+        };
+        async move {
+            match decided {
+                Ok(waiting) => waiting
+                    .await
+                    .unwrap_or_else(|_| Err(Status::unavailable("channel was shut down"))),
+                Err(now) => now,
+            }
+        }
+    }
+}

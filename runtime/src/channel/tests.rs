@@ -1,0 +1,566 @@
+//! Unit tests of the channel's state machine against a fake connection
+//! (layer: channel).
+//!
+//! The fake connector hands each connection attempt to the test, which
+//! completes or fails it by hand; the fake connection records every call
+//! the channel opens on it. Time is tokio's paused clock: backoff and idle
+//! timeouts pass when every task waits, not in real time.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::FutureExt;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::call::h2::CallSpec;
+use crate::call::{ClientCall, Listener, SharedCall};
+use crate::channel::backoff::{Backoff, BackoffConfig};
+use crate::channel::call::ChannelCall;
+use crate::channel::connection::{ChannelLink, Connection, Connector};
+use crate::channel::core::Core;
+use crate::channel::{ConnectivityState, ConnectivityState::*};
+use crate::codec::ProstCodec;
+use crate::executor::ThreadlessExecutor;
+use crate::metadata::Metadata;
+use crate::method::{MethodDescriptor, MethodKind};
+use crate::options::CallOptions;
+use crate::status::{Code, Status};
+use crate::transport::Address;
+
+const METHOD: MethodDescriptor<(), ()> =
+    MethodDescriptor::new("/test.Fake/Call", MethodKind::Unary, ProstCodec);
+
+/// What the channel does with a started unary call, as the fake sees it.
+const UNARY_OPS: [&str; 4] = ["start", "request 1", "send", "half_close"];
+
+/// A connector whose attempts the test finishes by hand.
+struct FakeConnector {
+    attempts: mpsc::UnboundedSender<Attempt>,
+}
+
+/// One connection attempt, waiting for the test's verdict.
+struct Attempt {
+    link: ChannelLink<FakeConnector>,
+    timeout: Duration,
+    outcome: oneshot::Sender<Result<FakeConnection, Status>>,
+}
+
+impl Attempt {
+    /// The attempt connects to `connection`; its link back to the channel.
+    fn succeed(self, connection: &FakeConnection) -> ChannelLink<FakeConnector> {
+        let _ = self.outcome.send(Ok(connection.clone()));
+        self.link
+    }
+
+    /// The attempt fails with `status`.
+    fn fail(self, status: Status) {
+        let _ = self.outcome.send(Err(status));
+    }
+}
+
+impl Connector for FakeConnector {
+    type Connection = FakeConnection;
+
+    fn connect(
+        &self,
+        _address: &Address,
+        timeout: Duration,
+        _runtime: &tokio::runtime::Handle,
+        link: ChannelLink<Self>,
+    ) -> impl Future<Output = Result<FakeConnection, Status>> + Send {
+        let (outcome, verdict) = oneshot::channel();
+        let _ = self.attempts.send(Attempt {
+            link,
+            timeout,
+            outcome,
+        });
+        async move {
+            verdict
+                .await
+                .unwrap_or_else(|_| Err(Status::unavailable("the test dropped the attempt")))
+        }
+    }
+}
+
+/// A connection that records the calls opened on it.
+#[derive(Clone)]
+struct FakeConnection {
+    name: &'static str,
+    broken: Arc<AtomicBool>,
+    opened: Arc<Mutex<Vec<Opened>>>,
+}
+
+impl std::fmt::Debug for FakeConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+/// A call the channel opened on a fake connection.
+#[derive(Clone)]
+struct Opened {
+    path: &'static str,
+    wait_for_ready: bool,
+    call: Arc<dyn FakeHandle>,
+}
+
+impl FakeConnection {
+    fn new(name: &'static str) -> Self {
+        FakeConnection {
+            name,
+            broken: Arc::new(AtomicBool::new(false)),
+            opened: Arc::new(Mutex::new(Vec::new())),
+        }
+    }
+
+    /// The connection takes no new calls (as after a GOAWAY); its calls go on.
+    fn set_broken(&self) {
+        self.broken.store(true, Ordering::SeqCst);
+    }
+
+    fn opened(&self) -> Vec<Opened> {
+        self.opened.lock().unwrap().clone()
+    }
+}
+
+impl Connection for FakeConnection {
+    fn is_broken(&self) -> bool {
+        self.broken.load(Ordering::SeqCst)
+    }
+
+    fn new_call<Req: Send + 'static, Resp: Send + 'static>(
+        self,
+        spec: CallSpec<Req, Resp>,
+    ) -> SharedCall<Req, Resp> {
+        let call = Arc::new(FakeCall::<Resp> {
+            executor: spec.executor.clone(),
+            listener: Mutex::new(None),
+            ops: Mutex::new(Vec::new()),
+        });
+        self.opened.lock().unwrap().push(Opened {
+            path: spec.path,
+            wait_for_ready: spec.wait_for_ready,
+            call: call.clone(),
+        });
+        call
+    }
+}
+
+/// A call on a fake connection: records what it is asked to do, and
+/// closes when the test says so.
+struct FakeCall<Resp> {
+    executor: ThreadlessExecutor,
+    listener: Mutex<Option<Box<dyn Listener<Resp>>>>,
+    ops: Mutex<Vec<String>>,
+}
+
+/// A fake call with its message types erased.
+trait FakeHandle: Send + Sync {
+    /// What the call was asked to do, in order.
+    fn ops(&self) -> Vec<String>;
+    /// Ends the call as a server would, with `status`.
+    fn close(&self, status: Status);
+}
+
+impl<Resp: Send + 'static> FakeHandle for FakeCall<Resp> {
+    fn ops(&self) -> Vec<String> {
+        self.ops.lock().unwrap().clone()
+    }
+
+    fn close(&self, status: Status) {
+        if let Some(mut listener) = self.listener.lock().unwrap().take() {
+            self.executor
+                .execute(Box::new(move || listener.on_close(status, Metadata::new())));
+        }
+    }
+}
+
+impl<Req, Resp: Send + 'static> ClientCall<Req, Resp> for FakeCall<Resp> {
+    fn start(&self, listener: Box<dyn Listener<Resp>>, _headers: Metadata) {
+        self.ops.lock().unwrap().push("start".into());
+        *self.listener.lock().unwrap() = Some(listener);
+    }
+    fn request(&self, n: usize) {
+        self.ops.lock().unwrap().push(format!("request {n}"));
+    }
+    fn send_message(&self, _message: Req) {
+        self.ops.lock().unwrap().push("send".into());
+    }
+    fn half_close(&self) {
+        self.ops.lock().unwrap().push("half_close".into());
+    }
+    fn cancel(&self, status: Status) {
+        self.ops
+            .lock()
+            .unwrap()
+            .push(format!("cancel {:?}", status.code()));
+        self.close(status);
+    }
+}
+
+/// A channel core on the fake connector, and the attempts it makes.
+struct Harness {
+    core: Arc<Core<FakeConnector>>,
+    attempts: mpsc::UnboundedReceiver<Attempt>,
+}
+
+impl Harness {
+    fn new(idle_timeout: Duration, backoff: BackoffConfig) -> Self {
+        let (sender, attempts) = mpsc::unbounded_channel();
+        let core = Arc::new(Core::new(
+            Address::Tcp {
+                host: "fake".into(),
+                port: 1,
+            },
+            Some(tokio::runtime::Handle::current()),
+            FakeConnector { attempts: sender },
+            idle_timeout,
+            Backoff::new(backoff, 7),
+        ));
+        Harness { core, attempts }
+    }
+
+    /// The default settings: a 30-minute idle timeout, the spec's backoff.
+    fn with_defaults() -> Self {
+        Harness::new(Duration::from_secs(30 * 60), BackoffConfig::default())
+    }
+
+    fn reported(&self) -> ConnectivityState {
+        self.core.connectivity(false)
+    }
+
+    /// The channel's next connection attempt (time passes while it waits).
+    async fn next_attempt(&mut self) -> Attempt {
+        self.attempts.recv().await.expect("the channel is alive")
+    }
+
+    /// Whether no attempt was made since the last one taken.
+    fn no_attempt(&mut self) -> bool {
+        self.attempts.try_recv().is_err()
+    }
+
+    /// Starts a unary call, as a stub would.
+    fn call(&self, wait_for_ready: bool) -> TestCall {
+        let executor = ThreadlessExecutor::new();
+        let options = CallOptions::new().with_wait_for_ready(wait_for_ready);
+        let call = self.core.new_call(&METHOD, &options, executor.clone());
+        let closed = Arc::new(Mutex::new(None));
+        call.start(Box::new(Record(closed.clone())), Metadata::new());
+        call.request(1);
+        call.send_message(());
+        call.half_close();
+        TestCall {
+            _call: call,
+            executor,
+            closed,
+        }
+    }
+}
+
+/// A started call and what its listener heard.
+struct TestCall {
+    _call: ChannelCall<(), ()>,
+    executor: ThreadlessExecutor,
+    closed: Arc<Mutex<Option<Status>>>,
+}
+
+impl TestCall {
+    /// The call's close status, if it closed (runs its queued callbacks).
+    fn closed(&self) -> Option<Status> {
+        while self.executor.drain_now() > 0 {}
+        self.closed.lock().unwrap().clone()
+    }
+}
+
+struct Record(Arc<Mutex<Option<Status>>>);
+
+impl Listener<()> for Record {
+    fn on_message(&mut self, _: ()) {}
+    fn on_close(&mut self, status: Status, _: Metadata) {
+        *self.0.lock().unwrap() = Some(status);
+    }
+}
+
+/// Lets the channel's tasks run up to their next wait.
+async fn settle() {
+    for _ in 0..16 {
+        tokio::task::yield_now().await;
+    }
+}
+
+fn assert_status(status: Option<Status>, code: Code, message: &str) {
+    let status = status.expect("the call closed");
+    assert_eq!(status.code(), code, "{status}");
+    assert_eq!(status.message(), message);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_call_on_an_idle_channel_connects_and_is_served_when_ready() {
+    let mut h = Harness::with_defaults();
+    assert_eq!(h.reported(), Idle);
+
+    let first = h.call(false);
+    assert_eq!(h.reported(), Connecting);
+    let attempt = h.next_attempt().await;
+    assert_eq!(
+        attempt.timeout,
+        Duration::from_secs(20),
+        "min_connect_timeout"
+    );
+    assert!(first.closed().is_none(), "a pending call waits");
+
+    let connection = FakeConnection::new("one");
+    attempt.succeed(&connection);
+    settle().await;
+    assert_eq!(h.reported(), Ready);
+    let opened = connection.opened();
+    assert_eq!(
+        opened.len(),
+        1,
+        "the pending call moved onto the connection"
+    );
+    assert_eq!(opened[0].path, "/test.Fake/Call");
+    assert!(!opened[0].wait_for_ready);
+    assert_eq!(
+        opened[0].call.ops(),
+        UNARY_OPS,
+        "buffered ops replayed in order"
+    );
+
+    // On a READY channel a call goes straight onto the connection.
+    let second = h.call(true);
+    assert_eq!(connection.opened().len(), 2);
+    assert!(connection.opened()[1].wait_for_ready);
+    settle().await;
+    assert!(h.no_attempt(), "a READY channel does not connect again");
+
+    opened[0].call.close(Status::ok());
+    assert_eq!(first.closed().map(|s| s.code()), Some(Code::Ok));
+    assert!(second.closed().is_none());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_attempt_is_sticky_for_fail_fast_calls_until_ready() {
+    let mut h = Harness::with_defaults();
+    let fail_fast = h.call(false);
+    let waits = h.call(true);
+    h.next_attempt()
+        .await
+        .fail(Status::unavailable("connection refused"));
+    settle().await;
+    assert_eq!(h.reported(), TransientFailure);
+    assert_status(fail_fast.closed(), Code::Unavailable, "connection refused");
+    assert!(
+        waits.closed().is_none(),
+        "wait-for-ready calls keep waiting"
+    );
+
+    // New fail-fast calls fail at once with the last error; wait-for-ready
+    // ones join the pending calls.
+    let refused = h.call(false);
+    assert_status(refused.closed(), Code::Unavailable, "connection refused");
+    let waits_too = h.call(true);
+    assert!(waits_too.closed().is_none());
+
+    // The backoff passes: the reconnect attempt still reports (and acts as)
+    // TRANSIENT_FAILURE.
+    let retry = h.next_attempt().await;
+    assert!(retry.timeout >= Duration::from_secs(20));
+    assert_eq!(h.reported(), TransientFailure);
+    let still_refused = h.call(false);
+    assert_status(
+        still_refused.closed(),
+        Code::Unavailable,
+        "connection refused",
+    );
+
+    let connection = FakeConnection::new("one");
+    retry.succeed(&connection);
+    settle().await;
+    assert_eq!(h.reported(), Ready);
+    let opened = connection.opened();
+    assert_eq!(opened.len(), 2, "both wait-for-ready calls were served");
+    assert!(opened.iter().all(|o| o.wait_for_ready));
+    assert!(waits.closed().is_none() && waits_too.closed().is_none());
+
+    // READY clears the failure: fail-fast calls go through again.
+    let after = h.call(false);
+    assert_eq!(connection.opened().len(), 3);
+    assert!(after.closed().is_none());
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_idle_timeout_returns_a_ready_or_failed_channel_to_idle() {
+    let idle = Duration::from_secs(10);
+    let backoff = BackoffConfig {
+        initial_backoff: Duration::from_secs(60),
+        max_backoff: Duration::from_secs(120),
+        ..BackoffConfig::default()
+    };
+    let mut h = Harness::new(idle, backoff.clone());
+    assert_eq!(h.core.connectivity(true), Connecting);
+    let connection = FakeConnection::new("one");
+    h.next_attempt().await.succeed(&connection);
+    settle().await;
+    assert_eq!(h.reported(), Ready);
+
+    // A call in use keeps the channel READY however long it lasts.
+    let call = h.call(false);
+    tokio::time::sleep(idle * 3).await;
+    assert_eq!(h.reported(), Ready);
+    drop(call);
+    tokio::time::sleep(idle * 2).await;
+    assert_eq!(h.reported(), Idle, "no call in use for the idle timeout");
+
+    // A channel in TRANSIENT_FAILURE with nothing waiting goes IDLE too,
+    // and stops reconnecting.
+    assert_eq!(h.core.connectivity(true), Connecting);
+    h.next_attempt()
+        .await
+        .fail(Status::unavailable("connection refused"));
+    settle().await;
+    assert_eq!(h.reported(), TransientFailure);
+    tokio::time::sleep(idle * 2).await;
+    assert_eq!(h.reported(), Idle);
+    tokio::time::sleep(backoff.max_backoff * 2).await;
+    assert!(
+        h.no_attempt(),
+        "an IDLE channel does not reconnect by itself"
+    );
+    assert_eq!(h.reported(), Idle);
+    // The next call finds it IDLE, without the old failure.
+    let _call = h.call(false);
+    assert_eq!(h.reported(), Connecting);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lost_connection_returns_to_idle_and_the_next_call_reconnects() {
+    let mut h = Harness::with_defaults();
+    h.core.connectivity(true);
+    let first = FakeConnection::new("first");
+    let first_link = h.next_attempt().await.succeed(&first);
+    settle().await;
+    assert_eq!(h.reported(), Ready);
+
+    first_link.closed(Status::unavailable("connection reset"));
+    assert_eq!(h.reported(), Idle);
+    settle().await;
+    assert!(h.no_attempt(), "going IDLE does not reconnect by itself");
+
+    let call = h.call(false);
+    assert_eq!(h.reported(), Connecting);
+    let second = FakeConnection::new("second");
+    h.next_attempt().await.succeed(&second);
+    settle().await;
+    assert_eq!(h.reported(), Ready);
+    assert_eq!((first.opened().len(), second.opened().len()), (0, 1));
+    assert!(call.closed().is_none());
+
+    // A late close of the old connection leaves the new one alone.
+    first_link.closed(Status::unavailable("connection reset"));
+    assert_eq!(h.reported(), Ready);
+
+    // A connection found broken (GOAWAY) before it reports its end: the
+    // next call sends the channel back through IDLE to a new connection.
+    second.set_broken();
+    let _after_goaway = h.call(false);
+    assert_eq!(h.reported(), Connecting);
+    assert_eq!(second.opened().len(), 1, "no call on a broken connection");
+    let third = FakeConnection::new("third");
+    h.next_attempt().await.succeed(&third);
+    settle().await;
+    assert_eq!(h.reported(), Ready);
+    assert_eq!(third.opened().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_fails_pending_and_new_calls_but_not_calls_on_a_connection() {
+    let mut h = Harness::with_defaults();
+    h.core.connectivity(true);
+    let connection = FakeConnection::new("one");
+    h.next_attempt().await.succeed(&connection);
+    settle().await;
+    let in_flight = h.call(false);
+    assert_eq!(connection.opened().len(), 1);
+
+    // The connection goes away for new calls: these two wait for the next.
+    connection.set_broken();
+    let pending_wait = h.call(true);
+    let pending_fast = h.call(false);
+    let attempt = h.next_attempt().await;
+
+    h.core.shutdown();
+    assert_eq!(h.reported(), Shutdown);
+    for pending in [&pending_wait, &pending_fast] {
+        assert_status(pending.closed(), Code::Unavailable, "channel was shut down");
+    }
+    for wait_for_ready in [false, true] {
+        let late = h.call(wait_for_ready);
+        assert_status(late.closed(), Code::Unavailable, "channel was shut down");
+    }
+
+    // The call already on the connection is not cancelled: it runs to its end.
+    let opened = connection.opened();
+    assert_eq!(opened.len(), 1);
+    assert_eq!(opened[0].call.ops(), UNARY_OPS);
+    assert!(in_flight.closed().is_none());
+    opened[0].call.close(Status::ok());
+    assert_eq!(in_flight.closed().map(|s| s.code()), Some(Code::Ok));
+
+    // An attempt that connects after the shutdown is dropped.
+    let late = FakeConnection::new("late");
+    attempt.succeed(&late);
+    settle().await;
+    assert_eq!(h.core.connectivity(true), Shutdown);
+    assert!(late.opened().is_empty());
+    assert!(h.no_attempt());
+}
+
+#[tokio::test(start_paused = true)]
+async fn retried_calls_wait_for_the_next_ready_connection() {
+    let mut h = Harness::with_defaults();
+    h.core.connectivity(true);
+    let first = FakeConnection::new("first");
+    let link = h.next_attempt().await.succeed(&first);
+    settle().await;
+
+    // On a READY channel: its connection, at once.
+    let now = link.ready_connection(false).now_or_never();
+    let now = now.expect("decided at once").expect("a connection");
+    assert_eq!(now.name, "first");
+
+    // A broken connection is not handed out: the channel reconnects.
+    first.set_broken();
+    let mut fail_fast = Box::pin(link.ready_connection(false));
+    let mut waits = Box::pin(link.ready_connection(true));
+    assert_eq!(h.reported(), Connecting);
+    assert!((&mut fail_fast).now_or_never().is_none());
+    assert!((&mut waits).now_or_never().is_none());
+
+    // A failed attempt: the fail-fast retry hears of it, the other waits on.
+    h.next_attempt()
+        .await
+        .fail(Status::unavailable("connection refused"));
+    settle().await;
+    let failed = fail_fast.await.expect_err("a fail-fast retry fails");
+    assert_eq!(failed.message(), "connection refused");
+    assert!((&mut waits).now_or_never().is_none());
+
+    let second = FakeConnection::new("second");
+    h.next_attempt().await.succeed(&second);
+    settle().await;
+    assert_eq!(waits.await.expect("the next connection").name, "second");
+
+    // Shutdown: waiting retries fail, and so do new ones, at once.
+    second.set_broken();
+    let orphan = link.ready_connection(true);
+    h.core.shutdown();
+    let after = link.ready_connection(true).now_or_never();
+    for result in [orphan.await, after.expect("decided at once")] {
+        assert_eq!(
+            result.expect_err("shut down").message(),
+            "channel was shut down"
+        );
+    }
+}
