@@ -36,6 +36,8 @@
 //! the code itself comes from `switchboard-codegen`.
 
 #![forbid(unsafe_code)]
+// Unit tests may unwrap: a failed unwrap is a failed test.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 #![warn(missing_docs)]
 
 mod builder;

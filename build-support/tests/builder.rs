@@ -1,5 +1,7 @@
 //! The builder's settings change what `compile` writes.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test
+
 use std::path::{Path, PathBuf};
 
 use prost::Message;

@@ -1,6 +1,8 @@
 //! Bad input gets a typed error whose message names the file and the line
 //! (for a missing file: the `compile` call in `build.rs`), never a panic.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test
+
 use std::path::{Path, PathBuf};
 
 use switchboard_build::{Error, configure};

@@ -25,6 +25,8 @@
 //! `missing_docs`, and is formatted by prettyplease.
 
 #![forbid(unsafe_code)]
+// Unit tests may unwrap: a failed unwrap is a failed test.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 #![warn(missing_docs)]
 
 mod client;

@@ -11,6 +11,8 @@
 //! `switchboard-build` under `deny(warnings, missing_docs)` and checks that
 //! its output equals these files too.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test
+
 mod support;
 
 use support::{descriptors, first_difference, golden_dir, golden_protos};

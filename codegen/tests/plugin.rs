@@ -4,6 +4,8 @@
 //! parameters work, and bad input is reported through protoc, not by a
 //! crash.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test
+
 mod support;
 
 use std::io::Write;

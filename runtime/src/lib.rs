@@ -38,6 +38,8 @@
 //! ```
 
 #![forbid(unsafe_code)]
+// Unit tests may unwrap: a failed unwrap is a failed test.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 #![warn(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
 

@@ -7,6 +7,8 @@
 //! empty corpus directory fails too, so the replay cannot pass by running
 //! nothing. To grow the corpus, see `fuzz/README.md`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test
+
 use std::fs;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};

@@ -12,6 +12,8 @@
 //! RUSTFLAGS="--cfg switchboard_loom" CARGO_TARGET_DIR=target/loom \
 //!     cargo test -p switchboard --test loom --release
 //! ```
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test
 #![cfg(switchboard_loom)]
 
 use std::future::Future;

@@ -122,7 +122,11 @@ fn a_stream_reset_by_the_server_has_origin_http2() {
     assert_eq!(status.code(), Code::ResourceExhausted, "{status}");
     assert_eq!(status.origin(), Origin::Http2, "{status}");
     let reset = find_in_chain::<h2::Error>(&status).expect("the h2::Error is the source");
-    assert_eq!(reset.reason(), Some(Reason::ENHANCE_YOUR_CALM), "{status:?}");
+    assert_eq!(
+        reset.reason(),
+        Some(Reason::ENHANCE_YOUR_CALM),
+        "{status:?}"
+    );
 }
 
 #[test]

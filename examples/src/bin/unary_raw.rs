@@ -41,7 +41,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         status_message: "nothing here".into(),
         ..Default::default()
     };
-    let status = blocking_unary_call(&channel, &ECHO_UNARY, &options, request).unwrap_err();
-    println!("error status:   {status}");
+    match blocking_unary_call(&channel, &ECHO_UNARY, &options, request) {
+        Err(status) => println!("error status:   {status}"),
+        Ok(reply) => println!("unexpected reply: {reply:?}"),
+    }
     Ok(())
 }

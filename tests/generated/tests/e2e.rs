@@ -2,6 +2,8 @@
 //! `routeguide` call real tonic servers (see `support`), through both the
 //! blocking and the async stub, with the per-stub options.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test
+
 mod support;
 
 use std::time::Duration;

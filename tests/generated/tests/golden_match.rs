@@ -4,6 +4,8 @@
 //! `build.rs` produces and the output this crate compiles under
 //! `deny(warnings, missing_docs)` are one and the same.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test
+
 use std::path::Path;
 
 #[test]
