@@ -3,7 +3,7 @@
 //! Owns the [`Codec`] trait that turns typed messages into bytes and back, the
 //! prost implementation, and the 5-byte message framing of gRPC's
 //! PROTOCOL-HTTP2 (`Length-Prefixed-Message`: a compressed flag byte, a
-//! big-endian `u32` length, the message). The [`Deframer`] is incremental: a
+//! big-endian `u32` length, the message). The `Deframer` is incremental: a
 //! message may be split across many HTTP/2 DATA frames and one DATA frame may
 //! hold many messages. Its invariant: a message whose declared length is over
 //! the inbound limit is refused with `RESOURCE_EXHAUSTED` as soon as its
