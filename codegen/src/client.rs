@@ -3,7 +3,7 @@
 //!
 //! For `service Greeter` this is `pub mod greeter_client { … }` holding one
 //! `MethodDescriptor` constant per method, `GreeterBlockingStub` and
-//! `GreeterAsyncStub` (see `design.md`, "Generated code"): each stub is a
+//! `GreeterAsyncStub` (see ARCHITECTURE.md, "Generated code"): each stub is a
 //! channel and call options, implements `switchboard::stub::Stub` (which
 //! owns the `with_*` options, see `stub_parts`), and has one method per RPC
 //! that calls the runtime's helper for its kind. Everything the

@@ -4,7 +4,7 @@
 //! `switchboard::include_proto!` includes: prost-build writes the messages,
 //! and this crate adds, per service, a `<service>_client` module with a
 //! `MethodDescriptor` constant per method, a blocking stub and an async
-//! stub (see `design.md`, "Generated code"). Most users want
+//! stub (see ARCHITECTURE.md, "Generated code"). Most users want
 //! `switchboard-build` (for `build.rs`) or the `protoc-gen-switchboard`
 //! binary of this crate (for protoc); both go through [`generate()`], so
 //! they produce the same bytes for the same input and options.

@@ -7,7 +7,7 @@
 //! `poll` through [`ThreadlessExecutor::poll_drain`], its waiter being a
 //! [`Waker`]. One type, two waiters.
 //!
-//! Invariants (design rules 1 and 2):
+//! Invariants (rules 1 and 2):
 //! - No lost wake-up. [`execute`](ThreadlessExecutor::execute) pushes the task
 //!   and reads the waiter under the same lock that the waiter holds while it
 //!   re-checks the queue and publishes itself (parks on the condvar, or stores

@@ -6,7 +6,7 @@
 //! [`Status`], which becomes the call's result without touching the network.
 //! Interceptors run in the order they were added. A panicking interceptor
 //! fails its call with `INTERNAL` instead of unwinding into the caller
-//! (design rule 6).
+//! (rule 6).
 
 use std::fmt;
 use std::sync::Arc;

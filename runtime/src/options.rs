@@ -9,7 +9,7 @@
 //! set (each builder replaces the other), and a relative timeout is turned
 //! into a [`Deadline`] only when a call starts, by
 //! [`CallOptions::effective_deadline`], so every call gets a fresh deadline
-//! (design rule 4). Limits are in bytes of one encoded message, before any
+//! (rule 4). Limits are in bytes of one encoded message, before any
 //! decompression on the way in.
 //!
 //! Each `with_*` builder has a twin among the provided methods of
@@ -89,7 +89,7 @@ impl CallOptions {
     }
 
     /// A relative timeout: each call made with these options gets a fresh
-    /// deadline `now + timeout` when it starts (design rule 4). Replaces any
+    /// deadline `now + timeout` when it starts (rule 4). Replaces any
     /// absolute deadline set by [`CallOptions::with_deadline`].
     pub fn with_deadline_after(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);

@@ -5,7 +5,7 @@
 //! loom's model-checked versions and the same code runs under the model
 //! checker (see `tests/loom.rs` in this crate). It also owns the one place
 //! that decides what a poisoned lock means: nothing, because the runtime
-//! never calls user code while holding a lock (design rule 7), so a poisoned
+//! never calls user code while holding a lock (rule 7), so a poisoned
 //! lock still guards consistent data.
 
 #[cfg(switchboard_loom)]

@@ -36,7 +36,7 @@ fn model(f: impl Fn() + Sync + Send + 'static) {
     builder.check(f);
 }
 
-/// Guards against grpc-java's lost wake-up (design rule 1): a task enqueued
+/// Guards against grpc-java's lost wake-up (rule 1): a task enqueued
 /// while the caller is between "queue is empty" and "park" must still wake it.
 /// A lost wake-up shows up here as a loom deadlock.
 #[test]

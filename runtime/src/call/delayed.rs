@@ -4,7 +4,7 @@
 //! Everything the caller does is buffered, in order: `start`, `request`,
 //! `send_message`, `half_close`, `cancel`. When the channel gets a transport
 //! it creates the real call and calls [`DelayedClientCall::set_call`], which
-//! (rule 5 of the design) replays the buffered operations on the real call,
+//! (rule 5) replays the buffered operations on the real call,
 //! in order, synchronously, on the channel's thread, and then switches the
 //! call to pass-through. The replay runs no user code but the codec, so it
 //! need not wait for the caller: a call starts when the stub method is

@@ -41,7 +41,7 @@ use crate::status::Status;
 /// Receives what happens to a call. Runs on the call's executor.
 ///
 /// A panic in a callback does not strand the caller: the call is cancelled
-/// with `CANCELLED` and `on_close` still follows (design rule 6).
+/// with `CANCELLED` and `on_close` still follows (rule 6).
 pub trait Listener<Resp>: Send + 'static {
     /// The response headers (initial metadata) arrived.
     fn on_headers(&mut self, headers: Metadata) {
