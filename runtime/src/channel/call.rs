@@ -18,7 +18,7 @@ use std::time::Instant;
 use tokio::task::AbortHandle;
 
 use crate::call::{ClientCall, DelayedClientCall, Listener};
-use crate::channel::idle::InUse;
+use crate::channel::usage::InUse;
 use crate::deadline::Deadline;
 use crate::metadata::Metadata;
 use crate::status::{Code, Status};

@@ -1,6 +1,6 @@
 //! The seam between the channel and its connections (layer: channel).
 //!
-//! The channel's state machine ([`Core`]) is generic over a [`Connector`]:
+//! The channel's state machine (the core) is generic over a [`Connector`]:
 //! what opens a connection to an address, and the [`Connection`] it yields,
 //! which opens calls. The public [`Channel`](crate::Channel) uses the
 //! HTTP/2 one (`channel::h2`); the unit tests use a fake whose attempts
@@ -12,18 +12,23 @@
 //!
 //! A connection hears from its channel, and talks back, through a
 //! [`ChannelLink`]: it reports its end once, and it is where a
-//! transparently retried call gets its next ready connection.
+//! transparently retried call gets its next ready connection. The link
+//! sees its channel as [`ChannelEvents`], which the core implements: this
+//! file sits below the core and names no channel state. Those events come
+//! on a connection's close and on a transparent retry, never per call, so
+//! they go through a trait object.
 //!
 //! Must not: name h2 or the transport's connection types (that is
 //! `channel::h2`'s job), or hold the channel strongly.
 
 use std::future::Future;
-use std::sync::Weak;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
+
+use tokio::sync::oneshot;
 
 use crate::call::SharedCall;
 use crate::call::h2::CallSpec;
-use crate::channel::core::Core;
 use crate::status::Status;
 use crate::transport::Address;
 
@@ -60,10 +65,27 @@ pub(crate) trait Connection: Clone + Send + Sync + 'static {
     ) -> SharedCall<Req, Resp>;
 }
 
+/// What [`ChannelEvents::next_ready`] decided: a connection or failure now
+/// (`Err`), or a wait for the next attempt's outcome (`Ok`).
+pub(crate) type NextReady<C> = Result<oneshot::Receiver<Result<C, Status>>, Result<C, Status>>;
+
+/// A channel as its connections see it, through a [`ChannelLink`]:
+/// implemented by the channel's core for connections of type `C`.
+pub(crate) trait ChannelEvents<C>: Send + Sync {
+    /// Connection `id` ended with `status`: if it is the channel's current
+    /// one, the channel goes IDLE.
+    fn closed(&self, id: u64, status: Status);
+
+    /// For a transparently retried call: the ready connection if it is not
+    /// broken; else a wait for the next attempt (connecting from IDLE).
+    /// Fails at once on a shut-down channel.
+    fn next_ready(self: Arc<Self>, wait_for_ready: bool) -> NextReady<C>;
+}
+
 /// One connection attempt's line back to its channel. Holds the channel
 /// weakly: a connection never keeps its channel alive.
 pub(crate) struct ChannelLink<K: Connector> {
-    channel: Weak<Core<K>>,
+    channel: Weak<dyn ChannelEvents<K::Connection>>,
     /// Which attempt of the channel this is.
     id: u64,
 }
@@ -79,15 +101,15 @@ impl<K: Connector> Clone for ChannelLink<K> {
 
 impl<K: Connector> ChannelLink<K> {
     /// The link for attempt `id` of `channel`.
-    pub(crate) fn new(channel: Weak<Core<K>>, id: u64) -> Self {
+    pub(crate) fn new(channel: Weak<dyn ChannelEvents<K::Connection>>, id: u64) -> Self {
         ChannelLink { channel, id }
     }
 
     /// The connection ended: if it is the channel's current one, the
     /// channel goes IDLE (the next call reconnects).
     pub(crate) fn closed(&self, status: Status) {
-        if let Some(core) = self.channel.upgrade() {
-            core.on_connection_closed(self.id, status);
+        if let Some(channel) = self.channel.upgrade() {
+            channel.closed(self.id, status);
         }
     }
 
@@ -102,7 +124,7 @@ impl<K: Connector> ChannelLink<K> {
         wait_for_ready: bool,
     ) -> impl Future<Output = Result<K::Connection, Status>> + Send + use<K> {
         let decided = match self.channel.upgrade() {
-            Some(core) => core.next_ready(wait_for_ready),
+            Some(channel) => channel.next_ready(wait_for_ready),
             None => Err(Err(Status::unavailable("channel was dropped"))),
         };
         async move {

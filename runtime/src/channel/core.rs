@@ -4,23 +4,29 @@
 //! tasks and calls: the target, the runtime, the [`Connector`], the state
 //! under its lock, and the count of calls in use. It picks where each new
 //! call goes: onto the ready connection, into the pending calls, or a
-//! [`FailedCall`] decided at once. The public channel is a
-//! `Core<H2Connector>`; the unit tests run the same core on a fake.
+//! [`FailedCall`] decided at once. It owns the state transitions that need
+//! the channel (starting to connect spawns the connect loop and the idle
+//! timer, `connect`'s and `idle`'s `Core` functions; a ready connection
+//! serves the pending calls), and is what a call in use ([`Used`]) and a
+//! connection ([`ChannelEvents`]) see of the channel. The public channel is
+//! a `Core<H2Connector>`; the unit tests run the same core on a fake.
 //!
 //! Must not: start, fail or replay a call while holding the lock (rule 7).
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::oneshot;
+
 use crate::call::h2::CallSpec;
 use crate::call::{DelayedClientCall, FailedCall, SharedCall};
 use crate::channel::ConnectivityState;
 use crate::channel::backoff::Backoff;
 use crate::channel::call::ChannelCall;
-use crate::channel::connection::{Connection, Connector};
-use crate::channel::idle::{InUse, Usage};
+use crate::channel::connection::{ChannelEvents, Connection, Connector, NextReady};
 use crate::channel::pending::Pending;
 use crate::channel::state::{Locked, State};
+use crate::channel::usage::{InUse, Usage, Used};
 use crate::codec::Codec;
 use crate::compression::Encoding;
 use crate::executor::ThreadlessExecutor;
@@ -171,5 +177,177 @@ impl<K: Connector> Core<K> {
             }
         };
         ChannelCall::new(call, delayed, deadline, Some(runtime), in_use)
+    }
+}
+
+/// The transitions of the state machine (see `state::State`) that need the
+/// channel: to spawn its tasks, or to serve or fail its calls.
+impl<K: Connector> Core<K> {
+    /// IDLE → CONNECTING: spawns the connect loop, and the idle timer if it
+    /// is not running (lock held by the caller, state IDLE). Without a
+    /// runtime the channel goes to TRANSIENT_FAILURE with that error.
+    pub(crate) fn start_connecting(self: &Arc<Self>, locked: &mut Locked<K::Connection>) {
+        let runtime = match self.runtime() {
+            Ok(runtime) => runtime,
+            Err(error) => {
+                locked.state = State::TransientFailure { error };
+                return;
+            }
+        };
+        locked.state = State::Connecting {
+            after_failure: None,
+        };
+        if !locked.idle_timer_running {
+            locked.idle_timer_running = true;
+            runtime.spawn(Self::idle_timer(Arc::downgrade(self)));
+        }
+        runtime.spawn(Self::connect_loop(Arc::downgrade(self), runtime.clone()));
+    }
+
+    /// CONNECTING → READY: serves the pending calls and ready waiters on
+    /// `connection`. A channel that moved on meanwhile (shut down, gone
+    /// idle) drops the connection instead.
+    pub(crate) fn on_connected(&self, id: u64, connection: K::Connection) {
+        let (pending, waiters) = {
+            let mut locked = lock(&self.state);
+            if !matches!(locked.state, State::Connecting { .. }) {
+                return;
+            }
+            locked.state = State::Ready {
+                id,
+                connection: connection.clone(),
+            };
+            locked.backoff.reset();
+            (
+                std::mem::take(&mut locked.pending),
+                std::mem::take(&mut locked.ready_waiters),
+            )
+        };
+        for (_, waiter) in waiters {
+            let _ = waiter.send(Ok(connection.clone()));
+        }
+        for call in pending {
+            call.activate(&connection);
+        }
+    }
+
+    /// CONNECTING → TRANSIENT_FAILURE: fail-fast pending calls and ready
+    /// waiters fail with `status`; wait-for-ready ones wait on. Returns the
+    /// backoff to wait before the next attempt, or `None` if the channel
+    /// moved on and should stop trying.
+    pub(crate) fn on_connect_failed(&self, status: Status) -> Option<Duration> {
+        let (fail_fast, fail_waiters, delay) = {
+            let mut locked = lock(&self.state);
+            if !matches!(locked.state, State::Connecting { .. }) {
+                return None;
+            }
+            locked.state = State::TransientFailure {
+                error: status.clone(),
+            };
+            let (wait, fail): (Vec<_>, Vec<_>) = std::mem::take(&mut locked.pending)
+                .into_iter()
+                .partition(|p| p.wait_for_ready());
+            locked.pending = wait;
+            // Wait-for-ready retries wait on; fail-fast ones hear of it.
+            let (waiters, fail_waiters): (Vec<_>, Vec<_>) =
+                std::mem::take(&mut locked.ready_waiters)
+                    .into_iter()
+                    .partition(|(wait_for_ready, _)| *wait_for_ready);
+            // Those whose call ended meanwhile (deadline, cancel) go.
+            locked.ready_waiters = waiters
+                .into_iter()
+                .filter(|(_, waiter)| !waiter.is_closed())
+                .collect();
+            (fail, fail_waiters, locked.backoff.next_delay())
+        };
+        tracing::debug!(%status, ?delay, "connection attempt failed; backing off");
+        for (_, waiter) in fail_waiters {
+            let _ = waiter.send(Err(status.clone()));
+        }
+        for call in fail_fast {
+            call.fail(status.clone());
+        }
+        Some(delay)
+    }
+
+    /// TRANSIENT_FAILURE → CONNECTING (still reported as TRANSIENT_FAILURE):
+    /// the backoff elapsed. Returns the next attempt's connect timeout, or
+    /// `None` if the channel moved on (idle, shut down).
+    pub(crate) fn begin_retry(&self) -> Option<Duration> {
+        let mut locked = lock(&self.state);
+        match std::mem::replace(&mut locked.state, State::Idle) {
+            State::TransientFailure { error } => {
+                locked.state = State::Connecting {
+                    after_failure: Some(error),
+                };
+                Some(locked.backoff.connect_timeout())
+            }
+            other => {
+                locked.state = other;
+                None
+            }
+        }
+    }
+
+    /// READY → IDLE: connection `id` ended. Ignored unless it is the
+    /// channel's current connection.
+    pub(crate) fn on_connection_closed(&self, id: u64, status: Status) {
+        let mut locked = lock(&self.state);
+        if matches!(locked.state, State::Ready { id: current, .. } if current == id) {
+            tracing::debug!(%status, "channel's connection closed; going IDLE");
+            locked.state = State::Idle;
+        }
+    }
+
+    /// Any state → SHUTDOWN: pending calls fail with UNAVAILABLE and ready
+    /// waiters hear the channel is gone. Calls already on a connection go
+    /// on; the connection closes once they finish and its handles drop.
+    pub(crate) fn shutdown(&self) {
+        let pending = {
+            let mut locked = lock(&self.state);
+            locked.state = State::Shutdown;
+            locked.ready_waiters.clear();
+            std::mem::take(&mut locked.pending)
+        };
+        for call in pending {
+            call.fail(Status::unavailable("channel was shut down"));
+        }
+    }
+}
+
+/// A call in use counts itself on the core's [`Usage`].
+impl<K: Connector> Used for Core<K> {
+    fn usage(&self) -> &Usage {
+        &self.usage
+    }
+}
+
+/// What the channel's connections tell it, and ask of it, through their
+/// `ChannelLink`: a close, and (for a transparent retry) the next ready
+/// connection.
+impl<K: Connector> ChannelEvents<K::Connection> for Core<K> {
+    fn closed(&self, id: u64, status: Status) {
+        self.on_connection_closed(id, status);
+    }
+
+    fn next_ready(self: Arc<Self>, wait_for_ready: bool) -> NextReady<K::Connection> {
+        let mut locked = lock(&self.state);
+        if let State::Ready { connection, .. } = &locked.state {
+            if !connection.is_broken() {
+                return Err(Ok(connection.clone()));
+            }
+            locked.state = State::Idle;
+        }
+        match locked.state {
+            State::Shutdown => return Err(Err(Status::unavailable("channel was shut down"))),
+            State::Idle => self.start_connecting(&mut locked),
+            _ => {}
+        }
+        let (sender, receiver) = oneshot::channel();
+        locked
+            .ready_waiters
+            .retain(|(_, waiter)| !waiter.is_closed());
+        locked.ready_waiters.push((wait_for_ready, sender));
+        Ok(receiver)
     }
 }

@@ -3,20 +3,29 @@
 //!
 //! A channel hands each call a real call on its ready connection, a
 //! [`DelayedClientCall`](crate::call::DelayedClientCall) that waits for one,
-//! or a [`FailedCall`](crate::call::FailedCall). Its files, by job:
+//! or a [`FailedCall`](crate::call::FailedCall). Its files, by job, bottom
+//! up: each uses only files listed before it (and this one), so that they
+//! form no cycle (`tests/layers.rs` checks):
 //!
-//! - `builder`: [`ChannelBuilder`], the settings and their checks;
-//! - `core`: the shared insides, generic over the connector, and where a
-//!   new call goes;
-//! - `state`: the connectivity state machine (the diagram is on `State`);
-//! - `connect`: the connect loop and its backoff (`backoff`);
-//! - `idle`: calls in use and the idle timer;
+//! - `backoff`: the reconnect backoff ([`BackoffConfig`]);
+//! - `target`: parsing targets;
+//! - `usage`: the count of calls in use, and when the channel was last used;
+//! - `call`: [`ChannelCall`], the deadline timer around every call, and
+//!   the call's count in use;
+//! - `connection`: the seam, the `Connector` / `Connection` traits the
+//!   state machine talks to, and the `ChannelLink` a connection talks back
+//!   through (to the channel as `ChannelEvents`);
 //! - `pending`: calls waiting for a connection, and retried calls waiting
 //!   for the next one;
-//! - `connection`: the seam, the `Connector` / `Connection` traits the
-//!   state machine talks to; `h2`: their HTTP/2 implementation;
-//! - `call`: [`ChannelCall`], the deadline timer around every call;
-//! - `target`: parsing targets.
+//! - `state`: the connectivity state machine's states and what the lock
+//!   holds (the diagram is on `State`);
+//! - `core`: the shared insides, generic over the connector: where a new
+//!   call goes, and the state transitions;
+//! - `connect`: the connect loop (`Core::connect_loop`);
+//! - `idle`: the idle timer (`Core::idle_timer`);
+//! - `h2`: the HTTP/2 `Connector` / `Connection`;
+//! - `builder`: [`ChannelBuilder`], the settings and their checks;
+//! - this file: [`Channel`], the public handle on a `Core<H2Connector>`.
 //!
 //! The states as users see them ([`ConnectivityState`]; the internal
 //! states, with the data each carries, are on `state::State`):
@@ -60,6 +69,7 @@ mod state;
 pub(crate) mod target;
 #[cfg(all(test, not(switchboard_loom)))]
 mod tests;
+mod usage;
 
 use std::fmt;
 use std::sync::Arc;

@@ -1,10 +1,11 @@
 //! Calls waiting for a connection (layer: channel).
 //!
-//! Owns the two queues a channel keeps while it has no ready connection
-//! (grpc-java's `DelayedClientTransport`): pending calls, each a
+//! Owns what waits in the two queues a channel keeps (under its lock, in
+//! `state::Locked`) while it has no ready connection (grpc-java's
+//! `DelayedClientTransport`): pending calls, each a
 //! [`DelayedClientCall`] with the spec of the real call it will become, and
 //! ready waiters, transparently retried calls that wait for the next ready
-//! connection. The state transitions (`state`) decide when they are served
+//! connection. The state transitions (`core`) decide when they are served
 //! or failed; this module says how.
 //!
 //! Must not: start or fail a call under the channel's lock (rule 7).
@@ -15,11 +16,8 @@ use tokio::sync::oneshot;
 
 use crate::call::h2::CallSpec;
 use crate::call::{ClientCall, DelayedClientCall};
-use crate::channel::connection::{Connection, Connector};
-use crate::channel::core::Core;
-use crate::channel::state::State;
+use crate::channel::connection::Connection;
 use crate::status::Status;
-use crate::sync::lock;
 
 /// A retried call waiting for the next ready connection: whether it is
 /// wait-for-ready, and where the connection (or a failure) goes.
@@ -70,35 +68,5 @@ where
 
     fn is_waiting(&self) -> bool {
         !self.delayed.is_cancelled()
-    }
-}
-
-/// What [`Core::next_ready`] decided: a connection or failure now
-/// (`Err`), or a wait for the next attempt's outcome (`Ok`).
-pub(crate) type NextReady<C> = Result<oneshot::Receiver<Result<C, Status>>, Result<C, Status>>;
-
-impl<K: Connector> Core<K> {
-    /// For a transparently retried call: the ready connection if it is not
-    /// broken; else a wait for the next attempt (connecting from IDLE).
-    /// Fails at once on a shut-down channel.
-    pub(crate) fn next_ready(self: &Arc<Self>, wait_for_ready: bool) -> NextReady<K::Connection> {
-        let mut locked = lock(&self.state);
-        if let State::Ready { connection, .. } = &locked.state {
-            if !connection.is_broken() {
-                return Err(Ok(connection.clone()));
-            }
-            locked.state = State::Idle;
-        }
-        match locked.state {
-            State::Shutdown => return Err(Err(Status::unavailable("channel was shut down"))),
-            State::Idle => self.start_connecting(&mut locked),
-            _ => {}
-        }
-        let (sender, receiver) = oneshot::channel();
-        locked
-            .ready_waiters
-            .retain(|(_, waiter)| !waiter.is_closed());
-        locked.ready_waiters.push((wait_for_ready, sender));
-        Ok(receiver)
     }
 }

@@ -1,26 +1,21 @@
 //! The connectivity state machine (layer: channel).
 //!
-//! Owns [`State`], the channel's state with the data each state carries,
-//! everything else kept under the same lock ([`Locked`]), and the
-//! transitions the connect loop, the connections and the idle timer drive.
-//! Picking a connection for a new call is `core`'s job; the pending calls
-//! and ready waiters, `pending`'s; the connect loop, `connect`'s.
+//! Owns [`State`], the channel's state with the data each state carries
+//! (the diagram is on it), and everything else kept under the same lock
+//! ([`Locked`]), as data: the transitions that need the channel (to spawn
+//! its tasks, to serve or fail its calls) are `core`'s; the one that needs
+//! only the lock, dropping a broken connection, is here. The pending calls
+//! and ready waiters are `pending`'s types; the connect loop, `connect`'s.
 //!
 //! Must not: call user code or start a call while holding the lock (rule
-//! 7): transitions collect what to activate or fail and do it after.
-
-use std::sync::Arc;
-use std::time::Duration;
+//! 7): the transitions (here and in `core`) collect what to activate or
+//! fail and do it after.
 
 use crate::channel::ConnectivityState;
 use crate::channel::backoff::Backoff;
-use crate::channel::connect::connect_loop;
-use crate::channel::connection::{Connection, Connector};
-use crate::channel::core::Core;
-use crate::channel::idle::idle_timer;
+use crate::channel::connection::Connection;
 use crate::channel::pending::{PendingCall, ReadyWaiter};
 use crate::status::Status;
-use crate::sync::lock;
 
 /// A channel's connectivity state and what it holds in it.
 ///
@@ -127,139 +122,6 @@ impl<C: Connection> Locked<C> {
             && connection.is_broken()
         {
             self.state = State::Idle;
-        }
-    }
-}
-
-impl<K: Connector> Core<K> {
-    /// IDLE → CONNECTING: spawns the connect loop, and the idle timer if it
-    /// is not running (lock held by the caller, state IDLE). Without a
-    /// runtime the channel goes to TRANSIENT_FAILURE with that error.
-    pub(crate) fn start_connecting(self: &Arc<Self>, locked: &mut Locked<K::Connection>) {
-        let runtime = match self.runtime() {
-            Ok(runtime) => runtime,
-            Err(error) => {
-                locked.state = State::TransientFailure { error };
-                return;
-            }
-        };
-        locked.state = State::Connecting {
-            after_failure: None,
-        };
-        if !locked.idle_timer_running {
-            locked.idle_timer_running = true;
-            runtime.spawn(idle_timer(Arc::downgrade(self)));
-        }
-        runtime.spawn(connect_loop(Arc::downgrade(self), runtime.clone()));
-    }
-
-    /// CONNECTING → READY: serves the pending calls and ready waiters on
-    /// `connection`. A channel that moved on meanwhile (shut down, gone
-    /// idle) drops the connection instead.
-    pub(crate) fn on_connected(&self, id: u64, connection: K::Connection) {
-        let (pending, waiters) = {
-            let mut locked = lock(&self.state);
-            if !matches!(locked.state, State::Connecting { .. }) {
-                return;
-            }
-            locked.state = State::Ready {
-                id,
-                connection: connection.clone(),
-            };
-            locked.backoff.reset();
-            (
-                std::mem::take(&mut locked.pending),
-                std::mem::take(&mut locked.ready_waiters),
-            )
-        };
-        for (_, waiter) in waiters {
-            let _ = waiter.send(Ok(connection.clone()));
-        }
-        for call in pending {
-            call.activate(&connection);
-        }
-    }
-
-    /// CONNECTING → TRANSIENT_FAILURE: fail-fast pending calls and ready
-    /// waiters fail with `status`; wait-for-ready ones wait on. Returns the
-    /// backoff to wait before the next attempt, or `None` if the channel
-    /// moved on and should stop trying.
-    pub(crate) fn on_connect_failed(&self, status: Status) -> Option<Duration> {
-        let (fail_fast, fail_waiters, delay) = {
-            let mut locked = lock(&self.state);
-            if !matches!(locked.state, State::Connecting { .. }) {
-                return None;
-            }
-            locked.state = State::TransientFailure {
-                error: status.clone(),
-            };
-            let (wait, fail): (Vec<_>, Vec<_>) = std::mem::take(&mut locked.pending)
-                .into_iter()
-                .partition(|p| p.wait_for_ready());
-            locked.pending = wait;
-            // Wait-for-ready retries wait on; fail-fast ones hear of it.
-            let (waiters, fail_waiters): (Vec<_>, Vec<_>) =
-                std::mem::take(&mut locked.ready_waiters)
-                    .into_iter()
-                    .partition(|(wait_for_ready, _)| *wait_for_ready);
-            // Those whose call ended meanwhile (deadline, cancel) go.
-            locked.ready_waiters = waiters
-                .into_iter()
-                .filter(|(_, waiter)| !waiter.is_closed())
-                .collect();
-            (fail, fail_waiters, locked.backoff.next_delay())
-        };
-        tracing::debug!(%status, ?delay, "connection attempt failed; backing off");
-        for (_, waiter) in fail_waiters {
-            let _ = waiter.send(Err(status.clone()));
-        }
-        for call in fail_fast {
-            call.fail(status.clone());
-        }
-        Some(delay)
-    }
-
-    /// TRANSIENT_FAILURE → CONNECTING (still reported as TRANSIENT_FAILURE):
-    /// the backoff elapsed. Returns the next attempt's connect timeout, or
-    /// `None` if the channel moved on (idle, shut down).
-    pub(crate) fn begin_retry(&self) -> Option<Duration> {
-        let mut locked = lock(&self.state);
-        match std::mem::replace(&mut locked.state, State::Idle) {
-            State::TransientFailure { error } => {
-                locked.state = State::Connecting {
-                    after_failure: Some(error),
-                };
-                Some(locked.backoff.connect_timeout())
-            }
-            other => {
-                locked.state = other;
-                None
-            }
-        }
-    }
-
-    /// READY → IDLE: connection `id` ended. Ignored unless it is the
-    /// channel's current connection.
-    pub(crate) fn on_connection_closed(&self, id: u64, status: Status) {
-        let mut locked = lock(&self.state);
-        if matches!(locked.state, State::Ready { id: current, .. } if current == id) {
-            tracing::debug!(%status, "channel's connection closed; going IDLE");
-            locked.state = State::Idle;
-        }
-    }
-
-    /// Any state → SHUTDOWN: pending calls fail with UNAVAILABLE and ready
-    /// waiters hear the channel is gone. Calls already on a connection go
-    /// on; the connection closes once they finish and its handles drop.
-    pub(crate) fn shutdown(&self) {
-        let pending = {
-            let mut locked = lock(&self.state);
-            locked.state = State::Shutdown;
-            locked.ready_waiters.clear();
-            std::mem::take(&mut locked.pending)
-        };
-        for call in pending {
-            call.fail(Status::unavailable("channel was shut down"));
         }
     }
 }
