@@ -7,6 +7,8 @@
 //! Within a layer, and between the files of one module, the import graph has
 //! no cycle.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed unwrap is a failed test
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
