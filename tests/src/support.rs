@@ -1,11 +1,24 @@
-//! Small helpers the end-to-end tests share: requests and client settings
-//! for the Echo peer. No logic of the client under test lives here.
+//! Small helpers the end-to-end tests share: requests, replies, call
+//! options and client settings for the Echo peer and the mock, a user
+//! runtime, and the process's memory. No logic of the client under test
+//! lives here.
 
 use std::time::Duration;
 
+use switchboard::CallOptions;
 use switchboard::channel::BackoffConfig;
 
-use crate::echo::EchoRequest;
+use crate::peer::echo::{EchoRequest, EchoResponse, StreamRequest};
+
+/// Response headers of a well-behaved gRPC server, for mock scripts.
+pub const GRPC: (&str, &str) = ("content-type", "application/grpc");
+
+/// The trailer of a successful gRPC response, for mock scripts.
+pub const GRPC_OK: (&str, &str) = ("grpc-status", "0");
+
+/// The deadline of [`bounded`] calls: a hang shows up as DEADLINE_EXCEEDED
+/// instead of hanging the test.
+pub const CALL_BOUND: Duration = Duration::from_secs(10);
 
 /// An Echo request carrying only `message`.
 pub fn hello(message: &str) -> EchoRequest {
@@ -13,6 +26,44 @@ pub fn hello(message: &str) -> EchoRequest {
         message: message.to_string(),
         ..Default::default()
     }
+}
+
+/// An Echo response carrying only `message`, as a mock answers.
+pub fn reply(message: &str) -> EchoResponse {
+    EchoResponse {
+        message: message.to_owned(),
+        ..EchoResponse::default()
+    }
+}
+
+/// An Echo response carrying `message` and 20 bytes of `0xAB`, so that a
+/// mock's answer has a bytes field to decode too.
+pub fn reply_with_payload(message: &str) -> EchoResponse {
+    EchoResponse {
+        payload: vec![0xAB; 20],
+        ..reply(message)
+    }
+}
+
+/// A server-stream request: `count` messages of `size` bytes, each with
+/// message `"s"`.
+pub fn stream_of(count: u32, size: u32) -> StreamRequest {
+    StreamRequest {
+        count,
+        size,
+        message: "s".into(),
+        ..Default::default()
+    }
+}
+
+/// Call options with a deadline `d` from the start of each call.
+pub fn deadline(d: Duration) -> CallOptions {
+    CallOptions::new().with_deadline_after(d)
+}
+
+/// Call options bounded by [`CALL_BOUND`].
+pub fn bounded() -> CallOptions {
+    deadline(CALL_BOUND)
 }
 
 /// Reconnect backoff for tests: retries within tens of milliseconds, so a
@@ -24,4 +75,29 @@ pub fn fast_backoff() -> BackoffConfig {
         min_connect_timeout: Duration::from_secs(2),
         ..BackoffConfig::default()
     }
+}
+
+/// A user-supplied runtime with one worker, for channels built with
+/// `ChannelBuilder::runtime`.
+///
+/// # Panics
+/// If the runtime cannot be built.
+pub fn one_worker_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("build a one-worker runtime")
+}
+
+/// The resident set size of this process, in bytes, where `/proc` has it
+/// (0 elsewhere).
+pub fn rss_bytes() -> usize {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: usize = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
 }
