@@ -15,6 +15,8 @@ use crate::peer::echo::EchoResponse;
 pub struct Heard {
     /// The response headers, once delivered.
     pub headers: Option<Metadata>,
+    /// How many times the headers were delivered (the contract: at most once).
+    pub headers_delivered: usize,
     /// Every response message delivered.
     pub messages: Vec<EchoResponse>,
     /// The status and trailers the call ended with, once it ended.
@@ -61,7 +63,9 @@ impl Recorder {
 
 impl Listener<EchoResponse> for Recorder {
     fn on_headers(&mut self, headers: Metadata) {
-        self.heard().headers = Some(headers);
+        let mut heard = self.heard();
+        heard.headers = Some(headers);
+        heard.headers_delivered += 1;
     }
     fn on_message(&mut self, message: EchoResponse) {
         self.heard().messages.push(message);

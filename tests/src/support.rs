@@ -5,9 +5,11 @@
 
 use std::time::Duration;
 
-use switchboard::CallOptions;
 use switchboard::channel::BackoffConfig;
+use switchboard::stub::blocking_unary_call;
+use switchboard::{CallOptions, Channel, Code, Metadata, Status};
 
+use crate::methods::UNARY;
 use crate::peer::echo::{EchoRequest, EchoResponse, StreamRequest};
 
 /// Response headers of a well-behaved gRPC server, for mock scripts.
@@ -100,4 +102,44 @@ pub fn rss_bytes() -> usize {
         .and_then(|p| p.parse().ok())
         .unwrap_or(0);
     pages * 4096
+}
+
+/// A channel to `url` with default settings.
+///
+/// # Panics
+/// If the target is invalid.
+pub fn channel_to(url: impl Into<String>) -> Channel {
+    Channel::builder(url).build().expect("valid target")
+}
+
+/// One blocking `Echo/Unary` call of [`hello`]`(message)` on `channel`,
+/// bounded by [`CALL_BOUND`].
+pub fn call_unary(channel: &Channel, message: &str) -> Result<EchoResponse, Status> {
+    blocking_unary_call(channel, &UNARY, &bounded(), hello(message))
+}
+
+/// [`call_unary`] of `"hi"` with the request metadata `key: value`, for
+/// mocks that take their cue from the request.
+///
+/// # Panics
+/// If `key: value` is not valid ASCII metadata.
+pub fn call_unary_with(channel: &Channel, key: &str, value: &str) -> Result<EchoResponse, Status> {
+    let mut metadata = Metadata::new();
+    metadata.insert(key, value).expect("valid metadata");
+    let options = bounded().with_metadata(metadata);
+    blocking_unary_call(channel, &UNARY, &options, hello("hi"))
+}
+
+/// Asserts that `result` failed with `code` and a message containing each
+/// of `words`; returns the status.
+///
+/// # Panics
+/// If it did not.
+pub fn assert_status(result: Result<EchoResponse, Status>, code: Code, words: &[&str]) -> Status {
+    let status = result.expect_err("the call fails");
+    assert_eq!(status.code(), code, "{status}");
+    for word in words {
+        assert!(status.message().contains(word), "{word:?} not in {status}");
+    }
+    status
 }

@@ -379,4 +379,3 @@ fn header_map(headers: &[(&str, &str)]) -> HeaderMap {
     }
     map
 }
-

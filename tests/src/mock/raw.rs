@@ -269,4 +269,3 @@ pub fn grpc_prefix(compressed: bool, len: u32) -> Bytes {
     out.put_u32(len);
     out.freeze()
 }
-

@@ -136,7 +136,10 @@ fn server_stream_is_flow_controlled_and_cancellable() {
         // Stop reading: once the stream's window is shut the server can
         // send nothing more, and the handler has not finished.
         let held = responses.read_until_window_shut().await;
-        assert!(held <= 65_535, "the server sent {held} bytes past the window");
+        assert!(
+            held <= 65_535,
+            "the server sent {held} bytes past the window"
+        );
         assert_eq!(counts(&server), (1, 0, 0));
         request.send_reset(h2::Reason::CANCEL);
         server.counters().reached(|c| c.cancelled == 1).await;

@@ -139,7 +139,11 @@ fn reset_stream_cancels_the_sleeping_handler() {
         stream.send_reset(h2::Reason::CANCEL);
         server.counters().reached(|c| c.cancelled == 1).await;
     });
-    assert_eq!(counts(&server), (1, 0, 1), "cancelled once, never completed");
+    assert_eq!(
+        counts(&server),
+        (1, 0, 1),
+        "cancelled once, never completed"
+    );
 }
 
 #[test]
@@ -154,7 +158,9 @@ fn kill_closes_open_connections_mid_call() {
         let (response, _stream) = send(&mut client, ECHO_UNARY_PATH, &[], &echo("held"));
         server.counters().reached(|c| c.calls == 1).await;
         server.kill();
-        response.await.expect_err("the call fails once the server is killed")
+        response
+            .await
+            .expect_err("the call fails once the server is killed")
     });
     assert!(
         error.is_io() || error.is_go_away() || error.is_reset(),
