@@ -55,11 +55,16 @@ where
 
 /// A connection to `server` with h2's default (64 KiB) flow-control windows.
 async fn connect(server: &TonicServer) -> SendRequest<Bytes> {
+    connect_with(server, h2::client::Builder::new()).await
+}
+
+/// A connection to `server` with the settings of `builder`.
+async fn connect_with(server: &TonicServer, builder: h2::client::Builder) -> SendRequest<Bytes> {
     let io = TcpStream::connect(server.addr()).await.expect("connect");
     // Without this, every small WINDOW_UPDATE of a long stream waits on
     // Nagle's algorithm and delayed ACKs (1 GiB took over 10 s, not ~1 s).
     io.set_nodelay(true).expect("TCP_NODELAY");
-    handshake(io, h2::client::Builder::new()).await
+    handshake(io, builder).await
 }
 
 /// One length-prefixed, uncompressed gRPC message.
@@ -106,6 +111,10 @@ struct Responses {
     headers: HeaderMap,
     body: RecvStream,
     buf: BytesMut,
+    /// Whether reading returns flow-control credit (a normal reader).
+    release: bool,
+    /// Bytes of DATA taken in so far.
+    received: usize,
 }
 
 impl Responses {
@@ -116,6 +125,8 @@ impl Responses {
             headers: parts.headers,
             body,
             buf: BytesMut::new(),
+            release: true,
+            received: 0,
         }
     }
 
@@ -134,7 +145,10 @@ impl Responses {
             match self.body.data().await {
                 Some(chunk) => {
                     let chunk = chunk.expect("response body");
-                    let _ = self.body.flow_control().release_capacity(chunk.len());
+                    self.received += chunk.len();
+                    if self.release {
+                        let _ = self.body.flow_control().release_capacity(chunk.len());
+                    }
                     self.buf.extend_from_slice(&chunk);
                 }
                 None => {
@@ -145,21 +159,20 @@ impl Responses {
         }
     }
 
-    /// Stops returning flow-control credit and takes in what the server
-    /// sends until the stream's window is shut: from then on the server
-    /// can send nothing more. Returns the bytes taken in.
-    async fn read_until_window_shut(&mut self) -> usize {
-        let mut held = 0;
-        while self.body.flow_control().available_capacity() > 0 {
-            let chunk = self
-                .body
-                .data()
-                .await
-                .expect("the stream goes on")
-                .expect("response body");
-            held += chunk.len();
+    /// For a reader that never returned credit (`release` off from the
+    /// start) on a connection whose windows are `window` bytes: takes in
+    /// what the server sends until the window is used up, so the server
+    /// can send nothing more (HTTP/2 forbids it). Returns the bytes of DATA
+    /// taken in, all told: `window`, unless the stream ended first.
+    async fn read_until_window_used(&mut self, window: usize) -> usize {
+        assert!(!self.release, "credit returned: the window never shuts");
+        while self.received < window {
+            let Some(chunk) = self.body.data().await else {
+                break;
+            };
+            self.received += chunk.expect("response body").len();
         }
-        held
+        self.received
     }
 
     /// Every remaining message, then the trailers (or, for a trailers-only

@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use http::StatusCode;
 
-use super::{Responses, block_on, connect, counts, message_frame, start};
+use super::{Responses, block_on, connect, connect_with, counts, message_frame, start};
 use crate::peer::echo::{
     ECHO_BIDI_PATH, ECHO_CLIENT_STREAM_PATH, ECHO_SERVER_STREAM_PATH, EchoRequest, EchoResponse,
     StreamRequest,
@@ -117,10 +117,16 @@ fn server_stream_of_zero_messages_is_just_ok() {
 /// buffer it), and resetting the stream mid-way counts the call as cancelled.
 #[test]
 fn server_stream_is_flow_controlled_and_cancellable() {
+    /// The client's stream and connection windows: never credited again.
+    const WINDOW: u32 = 1 << 20;
     let server = TonicServer::start();
     let rss_before = rss_bytes();
     block_on(async {
-        let mut client = connect(&server).await;
+        let mut builder = h2::client::Builder::new();
+        builder
+            .initial_window_size(WINDOW)
+            .initial_connection_window_size(WINDOW);
+        let mut client = connect_with(&server, builder).await;
         let (response, mut request) = start(&mut client, ECHO_SERVER_STREAM_PATH, &[]);
         let stream_request = StreamRequest {
             count: 16384,
@@ -130,15 +136,17 @@ fn server_stream_is_flow_controlled_and_cancellable() {
         request
             .send_data(message_frame(&stream_request), true)
             .expect("send request");
+        // A reader that returns no flow-control credit at all.
         let mut responses = Responses::new(response).await;
+        responses.release = false;
         let first = responses.next().await.expect("first message");
         assert_eq!((first.index, first.payload.len()), (0, 65536));
-        // Stop reading: once the stream's window is shut the server can
-        // send nothing more, and the handler has not finished.
-        let held = responses.read_until_window_shut().await;
-        assert!(
-            held <= 65_535,
-            "the server sent {held} bytes past the window"
+        // Once the window is used up the server can send nothing more of
+        // its 1 GiB, and the handler has not finished.
+        let received = responses.read_until_window_used(WINDOW as usize).await;
+        assert_eq!(
+            received, WINDOW as usize,
+            "the server filled the window, no more"
         );
         assert_eq!(counts(&server), (1, 0, 0));
         request.send_reset(h2::Reason::CANCEL);
