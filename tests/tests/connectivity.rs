@@ -10,15 +10,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use bytes::Bytes;
 use prost::Message;
 use switchboard::stub::{blocking_server_streaming_call, blocking_unary_call, future_unary_call};
 use switchboard::{CallOptions, Channel, Code, ConnectivityState};
 use switchboard_tests::echo::StreamRequest;
 use switchboard_tests::methods::{SERVER_STREAM, UNARY};
-use switchboard_tests::mock::{
-    MockServer, RawConn, RawFrame, grpc_frame, grpc_prefix, headers_frame, raw_frame,
-};
+use switchboard_tests::mock::{MockServer, RawFrame, grpc_frame, grpc_prefix, raw_frame};
 use switchboard_tests::support::{
     GRPC, assert_status, bounded, call_unary, channel_to, fast_backoff, hello, one_worker_runtime,
     reply, reply_with_payload, stream_of,
@@ -29,16 +26,6 @@ use switchboard_tests::{TonicServer, free_port};
 /// What an HTTP/1.1 server might send: no HTTP/2 frame at all (read as a
 /// frame header, it declares a 4.7 MB frame).
 const GARBAGE: &[u8] = b"HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\n\r\nnot HTTP/2\n";
-
-/// Answers the request on `stream_id` with headers, `data` (one DATA frame,
-/// as given) and OK trailers, frame by frame.
-async fn answer_raw(conn: &mut RawConn, stream_id: u32, data: Bytes) {
-    conn.write(&headers_frame(stream_id, true, false, None))
-        .await;
-    conn.write(&data).await;
-    conn.write(&headers_frame(stream_id, false, true, Some(0)))
-        .await;
-}
 
 #[test]
 fn build_does_no_io_and_state_true_connects() {
@@ -320,7 +307,7 @@ fn every_server_ping_is_answered() {
                 request.stream_id,
                 grpc_frame(&reply("pong").encode_to_vec()),
             );
-            answer_raw(&mut conn, request.stream_id, data).await;
+            conn.answer_ok(request.stream_id, &data).await;
             conn.hold().await;
         }
     });

@@ -10,15 +10,10 @@
 use std::time::Duration;
 
 use switchboard::stub::blocking_server_streaming_call;
-use switchboard::{CallOptions, Channel, MethodDescriptor, MethodKind, ProstCodec};
-use switchboard_tests::echo::{EchoResponse, StreamRequest};
-use switchboard_tests::{ECHO_SERVER_STREAM_PATH, TonicServer};
-
-const SERVER_STREAM: MethodDescriptor<StreamRequest, EchoResponse> = MethodDescriptor::new(
-    ECHO_SERVER_STREAM_PATH,
-    MethodKind::ServerStreaming,
-    ProstCodec,
-);
+use switchboard::{CallOptions, Channel};
+use switchboard_tests::TonicServer;
+use switchboard_tests::echo::StreamRequest;
+use switchboard_tests::methods::SERVER_STREAM;
 
 /// Peak resident set size of this process, in KiB.
 fn peak_rss_kib() -> u64 {
@@ -65,7 +60,8 @@ fn one_gib_to_a_slow_consumer_keeps_memory_bounded() {
         let message = item.expect("stream item");
         received += message.payload.len() as u64;
         // A slow consumer (about 4 s for the GiB): much slower than the
-        // server and loopback can deliver.
+        // server and loopback can deliver. The sleep is the behaviour
+        // under test (a consumer slower than its producer), not a wait.
         if i % 4 == 0 {
             std::thread::sleep(Duration::from_millis(1));
         }

@@ -13,22 +13,10 @@ use switchboard::{CallOptions, Channel, Code};
 use switchboard_tests::TonicServer;
 use switchboard_tests::echo::EchoRequest;
 use switchboard_tests::methods::{BIDI, UNARY};
-use switchboard_tests::mock::{
-    MockServer, RawConn, RawFrame, grpc_frame, grpc_prefix, headers_frame, raw_frame,
-};
+use switchboard_tests::mock::{MockServer, RawFrame, grpc_frame, grpc_prefix, raw_frame};
 use switchboard_tests::support::{
     GRPC, GRPC_OK, assert_status, bounded, call_unary, channel_to, hello, reply, reply_with_payload,
 };
-
-/// Answers the request on `stream_id` with headers, `data` (one DATA frame,
-/// as given) and OK trailers, frame by frame.
-async fn answer_raw(conn: &mut RawConn, stream_id: u32, data: Bytes) {
-    conn.write(&headers_frame(stream_id, true, false, None))
-        .await;
-    conn.write(&data).await;
-    conn.write(&headers_frame(stream_id, false, true, Some(0)))
-        .await;
-}
 
 #[test]
 fn message_split_one_byte_per_data_frame_is_reassembled() {
@@ -75,7 +63,7 @@ fn data_frame_padding_is_decoded() {
         payload.extend_from_slice(&message);
         payload.extend_from_slice(&[0u8; 7]);
         let data = raw_frame(RawFrame::DATA, RawFrame::PADDED, request.stream_id, payload);
-        answer_raw(&mut conn, request.stream_id, data).await;
+        conn.answer_ok(request.stream_id, &data).await;
         conn.hold().await;
     });
     let channel = Channel::builder(server.url()).build().unwrap();

@@ -94,6 +94,17 @@ impl RawConn {
         }
     }
 
+    /// Answers the request on `stream_id` frame by frame: response HEADERS
+    /// (see [`headers_frame`]), then `data` as given (one or more whole
+    /// frames, e.g. from [`raw_frame`]), then trailers `grpc-status: 0`.
+    pub async fn answer_ok(&mut self, stream_id: u32, data: &[u8]) {
+        self.write(&headers_frame(stream_id, true, false, None))
+            .await;
+        self.write(data).await;
+        self.write(&headers_frame(stream_id, false, true, Some(0)))
+            .await;
+    }
+
     /// Keeps the connection open, discarding what the client sends, until
     /// the client closes it.
     pub async fn hold(mut self) {
