@@ -17,6 +17,15 @@
 //! - [`support`] (requests, replies, options, runtimes), [`wait`] (the one
 //!   poll-until helper and the watchdog) and [`listener`] (a recording
 //!   listener for calls made by hand).
+//!
+//! The client's tests (`tests/tests/`) are named by protocol area, as h2's
+//! are: `unary`, `streaming`, `metadata`, `status`, `framing`,
+//! `compression`, `flow_control` (and `flow_control_memory`, alone in its
+//! process), `concurrency`, `deadlines`, `cancellation`, `reset`, `goaway`,
+//! `connectivity` and `api`; `hardening` holds the issue-10 regressions,
+//! `every_call_ends` the deadline property test, `loom_models` the runtime's
+//! model checks. Tests wait on signals (the peer's counters and hold gate,
+//! the mock's log, a listener's record), never on a fixed sleep.
 
 pub mod listener;
 pub mod methods;

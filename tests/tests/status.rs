@@ -7,9 +7,9 @@
 use bytes::Bytes;
 use prost::Message;
 use switchboard::stub::blocking_unary_call;
-use switchboard::{CallOptions, Channel, Code, Metadata};
+use switchboard::{CallOptions, Channel, Code, Metadata, MethodDescriptor, MethodKind, ProstCodec};
 use switchboard_tests::TonicServer;
-use switchboard_tests::echo::EchoRequest;
+use switchboard_tests::echo::{EchoRequest, EchoResponse};
 use switchboard_tests::methods::UNARY;
 use switchboard_tests::mock::{MockServer, grpc_frame};
 use switchboard_tests::support::{
@@ -140,4 +140,22 @@ fn http_503_with_an_html_body_is_unavailable() {
     let status = call_unary(&channel, "x").unwrap_err();
     assert_eq!(status.code(), Code::Unavailable, "{status}");
     assert!(status.message().contains("503"), "{status}");
+}
+
+/// The caller's side of the Echo peer's `unknown_method_is_unimplemented`
+/// smoke test: a method the server does not have ends the call with
+/// UNIMPLEMENTED (a trailers-only response from a real server), and never
+/// reaches a handler.
+#[test]
+fn a_method_the_server_lacks_is_unimplemented() {
+    const NOPE: MethodDescriptor<EchoRequest, EchoResponse> =
+        MethodDescriptor::new("/switchboard.test.Echo/Nope", MethodKind::Unary, ProstCodec);
+    let server = TonicServer::start();
+    let channel = channel_to(server.url());
+    let status = blocking_unary_call(&channel, &NOPE, &CallOptions::new(), EchoRequest::default())
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unimplemented, "{status}");
+    assert_eq!(server.counters().calls(), 0);
+    // The channel is unharmed.
+    assert_eq!(call_unary(&channel, "after").unwrap().message, "after");
 }
