@@ -130,7 +130,7 @@ impl MockStream {
     /// Sends GOAWAY with `reason` and closes the connection once it is
     /// written (h2's abrupt shutdown). The GOAWAY's last stream id is the
     /// last stream the mock accepted, so it covers this stream; for a GOAWAY
-    /// below a stream, use [`RawConn`] and [`goaway_frame`].
+    /// below a stream, use [`RawConn`] and [`goaway_frame`](super::goaway_frame).
     pub fn send_goaway(&mut self, reason: Reason) {
         self.conn.command(Command::GoAway(reason));
     }
@@ -142,7 +142,7 @@ impl MockStream {
     }
 
     /// Waits (up to 10 s) until the client resets this stream, records the
-    /// reset for [`MockServer::wait_for_reset`] and returns its reason;
+    /// reset for [`MockServer::wait_for_reset`](super::MockServer::wait_for_reset) and returns its reason;
     /// `None` if none came or the stream had ended.
     pub async fn wait_for_reset(&mut self) -> Option<Reason> {
         let reason = tokio::time::timeout(RESET_WAIT, poll_reset(&mut self.send))

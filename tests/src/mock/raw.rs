@@ -112,7 +112,7 @@ impl RawConn {
         while matches!(self.io.read(&mut buf).await, Ok(n) if n > 0) {}
     }
 
-    /// Serves this connection in HTTP/2 mode, as [`MockServer::start`] does,
+    /// Serves this connection in HTTP/2 mode, as [`MockServer::start`](super::MockServer::start) does,
     /// running `script` for each request stream.
     pub async fn serve_h2<F, Fut>(self, script: F)
     where
