@@ -27,9 +27,9 @@ fn dropped_future_cancels_on_the_server() {
     // The call stays in the handler until the client gives up on it.
     server.hold();
     let future = future_unary_call(&channel, &UNARY, &CallOptions::new(), hello("held"));
-    server.wait_for_calls(2);
+    server.wait_until_calls(2);
     drop(future);
-    server.wait_for_cancelled(1);
+    server.wait_until_cancelled(1);
     assert_eq!(
         server.counters().completed(),
         1,
@@ -53,13 +53,13 @@ fn dropping_a_stream_mid_way_cancels_on_the_server() {
     assert!(stream.next().unwrap().is_ok());
     assert!(stream.next().unwrap().is_ok());
     drop(stream);
-    server.wait_for_cancelled(1);
+    server.wait_until_cancelled(1);
     // Async stream: same.
     let mut stream =
         async_server_streaming_call(&channel, &SERVER_STREAM, &CallOptions::new(), request);
     futures::executor::block_on(async { stream.next().await.unwrap().unwrap() });
     drop(stream);
-    server.wait_for_cancelled(2);
+    server.wait_until_cancelled(2);
     assert_eq!(
         server.counters().completed(),
         0,
@@ -91,7 +91,7 @@ fn dropping_a_call_made_by_hand_cancels_it_on_the_server() {
     // Once a message came back the stream is going; then walk away from it.
     recorder.drain_until(&executor, |heard| !heard.messages.is_empty());
     drop(call);
-    server.wait_for_cancelled(1);
+    server.wait_until_cancelled(1);
     assert_eq!(
         server.counters().completed(),
         1,
@@ -121,7 +121,7 @@ fn bidi_error_and_cancel() {
     assert_eq!(bidi.recv().unwrap().unwrap().message, "b");
     bidi.cancel();
     assert_eq!(bidi.recv().unwrap().unwrap_err().code(), Code::Cancelled);
-    server.wait_for_cancelled(1);
+    server.wait_until_cancelled(1);
 }
 
 #[test]

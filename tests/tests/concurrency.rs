@@ -42,7 +42,7 @@ fn max_concurrent_streams_one_queues_ten_calls() {
         made.recv().expect("a thread makes its call");
     }
     // One call in the server, nine waiting for its stream.
-    server.wait_for_calls(1);
+    server.wait_until_calls(1);
     assert_eq!(server.counters().calls(), 1, "the limit holds");
     server.release();
     for (i, thread) in threads.into_iter().enumerate() {
@@ -82,7 +82,7 @@ fn more_streams_than_the_server_allows_at_once_wait_instead_of_failing() {
         made.recv().expect("a thread makes its call");
     }
     // Four calls in the server, sixteen waiting for a stream.
-    server.wait_for_calls(4);
+    server.wait_until_calls(4);
     assert_eq!(server.counters().calls(), 4, "the limit holds");
     server.release();
     for thread in threads {

@@ -195,7 +195,7 @@ fn server_killed_mid_call_is_unavailable_not_a_hang() {
     // The call stays in the server's handler until the kill.
     server.hold();
     let future = future_unary_call(&channel, &UNARY, &CallOptions::new(), hello("held"));
-    server.wait_for_calls(2);
+    server.wait_until_calls(2);
     server.kill();
     let status = future.wait().unwrap_err();
     assert_eq!(status.code(), Code::Unavailable, "{status}");

@@ -24,7 +24,7 @@ fn deadline_after_is_fresh_for_every_call() {
     server.hold();
     let status = blocking_unary_call(&channel, &UNARY, &options, hello("held")).unwrap_err();
     assert_eq!(status.code(), Code::DeadlineExceeded, "{status}");
-    server.wait_for_cancelled(1);
+    server.wait_until_cancelled(1);
     server.release();
     let reply = blocking_unary_call(&channel, &UNARY, &options, hello("second")).unwrap();
     assert_eq!(reply.message, "second");
@@ -45,13 +45,13 @@ fn deadline_exceeded_against_a_slow_handler() {
     let options = CallOptions::new().with_deadline_after(Duration::from_millis(200));
     let status = blocking_unary_call(&channel, &UNARY, &options, request.clone()).unwrap_err();
     assert_eq!(status.code(), Code::DeadlineExceeded, "{status}");
-    server.wait_for_cancelled(1);
+    server.wait_until_cancelled(1);
     // Same through a future.
     let status =
         futures::executor::block_on(future_unary_call(&channel, &UNARY, &options, request))
             .unwrap_err();
     assert_eq!(status.code(), Code::DeadlineExceeded, "{status}");
-    server.wait_for_cancelled(2);
+    server.wait_until_cancelled(2);
     assert_eq!(server.counters().completed(), 0);
 }
 
@@ -90,5 +90,5 @@ fn deadline_hit_mid_stream() {
     let (last, messages) = items.split_last().unwrap();
     assert_eq!(messages.len(), 1, "the message sent before the deadline");
     assert_eq!(last.as_ref().unwrap_err().code(), Code::DeadlineExceeded);
-    server.wait_for_cancelled(1);
+    server.wait_until_cancelled(1);
 }

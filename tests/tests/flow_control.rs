@@ -116,7 +116,7 @@ fn an_unread_stream_does_not_stall_the_other_calls_on_its_connection() {
     );
     // The whole response left the server (the warm-up and the stream
     // completed): the client took it out of h2 though nobody reads it.
-    server.wait_for_completed(2);
+    server.wait_until_completed(2);
     for i in 0..10 {
         let request = EchoRequest {
             message: format!("call {i}"),

@@ -571,7 +571,7 @@ fn a_future_polled_once_and_parked_does_not_stall_its_connection() {
     });
     is_busy.recv().unwrap();
     // The server signals that it answered (warm-up and the big call)...
-    server.wait_for_completed(2);
+    server.wait_until_completed(2);
     // ... and this lets the answer's bytes reach the client's socket (a
     // late byte only makes this test pass without taking the path it
     // names). Kept: nothing signals bytes sitting in a socket whose only

@@ -7,7 +7,7 @@
 //! or polling: a handler that counts a call wakes the test that waits for it.
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, watch};
 
@@ -87,14 +87,23 @@ impl Counters {
     /// If `check` still does not hold after [`WAIT_LIMIT`]: the server never
     /// got there, and `what` says what the test waited for.
     pub fn wait_for(&self, what: &str, check: impl Fn(Counts) -> bool) -> Counts {
-        let until = Instant::now() + WAIT_LIMIT;
+        if self.wait_within(WAIT_LIMIT, &check) {
+            return self.counts();
+        }
+        panic!("the server never reached {what}: {:?}", self.counts());
+    }
+
+    /// Blocks until `check` holds for the counts, woken by every change, or
+    /// until `timeout` has passed; returns whether it held.
+    pub fn wait_within(&self, timeout: Duration, check: impl Fn(Counts) -> bool) -> bool {
+        let until = Instant::now() + timeout;
         let mut counts = self.lock();
         loop {
             if check(*counts) {
-                return *counts;
+                return true;
             }
             let Some(left) = until.checked_duration_since(Instant::now()) else {
-                panic!("the server never reached {what}: {:?}", *counts);
+                return false;
             };
             counts = self
                 .inner

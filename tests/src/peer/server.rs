@@ -5,6 +5,7 @@
 use std::io;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -167,12 +168,20 @@ impl TonicServer {
         &self.counters
     }
 
+    /// Waits until `cancelled() >= n`, bounded by `timeout`; returns whether
+    /// it happened. Woken by the handlers (no polling); see
+    /// [`TonicServer::wait_until_cancelled`] for the form that fails the
+    /// test by itself.
+    pub fn wait_for_cancelled(&self, n: u64, timeout: Duration) -> bool {
+        self.counters.wait_within(timeout, |c| c.cancelled >= n)
+    }
+
     /// Blocks until at least `n` calls were cancelled on the server (woken
     /// by the handlers, no polling) and returns the counts then.
     ///
     /// # Panics
     /// If that does not happen within [`crate::wait::WAIT_LIMIT`].
-    pub fn wait_for_cancelled(&self, n: u64) -> Counts {
+    pub fn wait_until_cancelled(&self, n: u64) -> Counts {
         self.counters
             .wait_for(&format!("{n} cancelled calls"), |c| c.cancelled >= n)
     }
@@ -182,7 +191,7 @@ impl TonicServer {
     ///
     /// # Panics
     /// If that does not happen within [`crate::wait::WAIT_LIMIT`].
-    pub fn wait_for_calls(&self, n: u64) -> Counts {
+    pub fn wait_until_calls(&self, n: u64) -> Counts {
         self.counters
             .wait_for(&format!("{n} calls in the handler"), |c| c.calls >= n)
     }
@@ -192,7 +201,7 @@ impl TonicServer {
     ///
     /// # Panics
     /// If that does not happen within [`crate::wait::WAIT_LIMIT`].
-    pub fn wait_for_completed(&self, n: u64) -> Counts {
+    pub fn wait_until_completed(&self, n: u64) -> Counts {
         self.counters
             .wait_for(&format!("{n} completed calls"), |c| c.completed >= n)
     }

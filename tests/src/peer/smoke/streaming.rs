@@ -355,6 +355,6 @@ fn max_concurrent_streams_is_announced() {
     });
     assert_eq!(limited_max, 1);
     assert!(default_max > 1, "{default_max}");
-    limited.wait_for_completed(1);
+    limited.wait_until_completed(1);
     assert_eq!(counts(&limited), (1, 1, 0));
 }
