@@ -3,6 +3,7 @@
 //! runtime, and the process's memory. No logic of the client under test
 //! lives here.
 
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use switchboard::channel::BackoffConfig;
@@ -142,4 +143,38 @@ pub fn assert_status(result: Result<EchoResponse, Status>, code: Code, words: &[
         assert!(status.message().contains(word), "{word:?} not in {status}");
     }
     status
+}
+
+/// Bytes that arrived from `server` and sit unread in this machine's TCP
+/// receive buffers: the sum of `rx_queue` over the IPv4 sockets whose remote
+/// end is `server`, from `/proc/net/tcp`. `None` where that file is missing
+/// (not Linux) or `server` is not IPv4.
+///
+/// For tests that hold a client's reader on purpose and must know that the
+/// server's answer has reached the client's socket.
+pub fn unread_bytes_from(server: SocketAddr) -> Option<usize> {
+    let IpAddr::V4(ip) = server.ip() else {
+        return None;
+    };
+    // The kernel prints the address as one 32-bit word in host order.
+    let remote = format!(
+        "{:08X}:{:04X}",
+        u32::from_ne_bytes(ip.octets()),
+        server.port()
+    );
+    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    let unread = table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let queues = fields.get(4)?;
+            if *fields.get(2)? != remote {
+                return None;
+            }
+            let rx_queue = queues.split(':').nth(1)?;
+            usize::from_str_radix(rx_queue, 16).ok()
+        })
+        .sum();
+    Some(unread)
 }

@@ -26,9 +26,9 @@ use switchboard_tests::echo::{EchoRequest, EchoResponse, StreamRequest};
 use switchboard_tests::methods::{BIDI, CLIENT_STREAM, SERVER_STREAM, UNARY};
 use switchboard_tests::mock::{MockServer, goaway_frame, grpc_frame, settings_with_initial_window};
 use switchboard_tests::support::{
-    GRPC, deadline, fast_backoff, hello, one_worker_runtime, reply, rss_bytes,
+    GRPC, deadline, fast_backoff, hello, one_worker_runtime, reply, rss_bytes, unread_bytes_from,
 };
-use switchboard_tests::wait::{poll_until, within};
+use switchboard_tests::wait::{WAIT_LIMIT, poll_until, within};
 use switchboard_tests::{ECHO_BIDI_PATH, ECHO_UNARY_PATH, TonicServer};
 
 /// One blocking unary call of `method` with deadline `d`, under a 20 s
@@ -554,6 +554,9 @@ fn a_future_polled_once_and_parked_does_not_stall_its_connection() {
         response_size: 63 * 1024,
         ..hello("big")
     };
+    // The server holds the call until the client's worker is held too, so
+    // the answer cannot be read as it comes.
+    server.hold();
     let mut parked = Box::pin(future_unary_call(&channel, &UNARY, &options, big));
     let waker = futures::task::noop_waker();
     assert!(
@@ -562,7 +565,9 @@ fn a_future_polled_once_and_parked_does_not_stall_its_connection() {
             .poll(&mut Context::from_waker(&waker))
             .is_pending()
     );
-    // Hold the channel's one I/O worker while the server answers.
+    // The request is in the server's handler...
+    server.wait_until_calls(2);
+    // ... then hold the channel's one I/O worker while the server answers.
     let (release, held) = mpsc::channel::<()>();
     let (busy, is_busy) = mpsc::channel();
     runtime.spawn(async move {
@@ -570,13 +575,19 @@ fn a_future_polled_once_and_parked_does_not_stall_its_connection() {
         let _ = held.recv();
     });
     is_busy.recv().unwrap();
-    // The server signals that it answered (warm-up and the big call)...
+    server.release();
+    // The server signals that it answered (warm-up and the big call), and
+    // the answer's bytes must sit in the client's socket before the worker
+    // goes on (a late byte only makes this test pass without taking the
+    // path it names): the socket's receive queue shows them.
     server.wait_until_completed(2);
-    // ... and this lets the answer's bytes reach the client's socket (a
-    // late byte only makes this test pass without taking the path it
-    // names). Kept: nothing signals bytes sitting in a socket whose only
-    // reader, the channel's I/O worker, the test holds on purpose.
-    std::thread::sleep(Duration::from_millis(100));
+    assert!(
+        poll_until(WAIT_LIMIT, || {
+            unread_bytes_from(server.addr()).is_some_and(|unread| unread >= 63 * 1024)
+        }),
+        "the answer never reached the client's socket: {:?} bytes unread",
+        unread_bytes_from(server.addr())
+    );
     release.send(()).unwrap();
     ten_calls_beside(channel, options, 4 * 1024);
     let big = futures::executor::block_on(parked).expect("the parked call completes too");
