@@ -43,7 +43,6 @@ fn build_does_no_io_and_state_true_connects() {
         0,
         "nothing connects without a call"
     );
-    assert_eq!(channel.state(false), ConnectivityState::Idle);
     assert_eq!(channel.state(true), ConnectivityState::Connecting);
     assert_eq!(
         wait_for_state(&channel, ConnectivityState::Ready),
