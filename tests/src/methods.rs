@@ -4,7 +4,7 @@
 
 use switchboard::{MethodDescriptor, MethodKind, ProstCodec};
 
-use crate::echo::{
+use crate::peer::echo::{
     ECHO_BIDI_PATH, ECHO_CLIENT_STREAM_PATH, ECHO_SERVER_STREAM_PATH, ECHO_UNARY_PATH, EchoRequest,
     EchoResponse, StreamRequest,
 };

@@ -22,19 +22,13 @@
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Instant;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use tokio::io::AsyncReadExt;
 
-use crate::mock::{MockServer, PREFACE, RawConn, RawFrame, goaway_frame, grpc_frame, raw_frame};
-
-/// The HTTP/2 CONTINUATION frame type.
-const CONTINUATION: u8 = 0x9;
-/// The HTTP/2 WINDOW_UPDATE frame type.
-const WINDOW_UPDATE: u8 = 0x8;
-/// The END_HEADERS flag of HEADERS and CONTINUATION.
-const END_HEADERS: u8 = 0x4;
-/// SETTINGS_INITIAL_WINDOW_SIZE.
-const SETTINGS_INITIAL_WINDOW_SIZE: u16 = 0x4;
+use crate::mock::{
+    MockServer, PREFACE, RawConn, RawFrame, goaway_frame, grpc_frame, headers_frame, raw_frame,
+    settings_ack_frame, settings_with_initial_window, window_update_frame,
+};
 /// The default HTTP/2 window, granted to a warm-up stream on a connection
 /// whose initial stream window is smaller.
 const DEFAULT_WINDOW: u32 = 65_535;
@@ -208,7 +202,8 @@ async fn run(mut conn: RawConn, plan: Arc<Plan>, log: Arc<PeerLog>) {
     if conn.tcp().read_exact(&mut preface).await.is_err() || preface[..] != *PREFACE {
         return;
     }
-    conn.write(&settings(plan.initial_window_size)).await;
+    conn.write(&settings_with_initial_window(plan.initial_window_size))
+        .await;
     let index = conn.index();
     let mut warm_up_left = plan.warm_up && index == 0;
     // A HEADERS frame whose header block continues in CONTINUATION frames.
@@ -217,25 +212,19 @@ async fn run(mut conn: RawConn, plan: Arc<Plan>, log: Arc<PeerLog>) {
         let id = frame.stream_id;
         match frame.kind {
             RawFrame::SETTINGS if frame.flags & RawFrame::ACK == 0 => {
-                conn.write(&raw_frame(
-                    RawFrame::SETTINGS,
-                    RawFrame::ACK,
-                    0,
-                    Bytes::new(),
-                ))
-                .await;
+                conn.write(&settings_ack_frame()).await;
             }
             RawFrame::PING if frame.flags & RawFrame::ACK == 0 => {
                 conn.write(&raw_frame(RawFrame::PING, RawFrame::ACK, 0, frame.payload))
                     .await;
             }
-            RawFrame::HEADERS | CONTINUATION => {
+            RawFrame::HEADERS | RawFrame::CONTINUATION => {
                 let end_stream = match (frame.kind, open_block) {
                     (RawFrame::HEADERS, _) => frame.flags & RawFrame::END_STREAM != 0,
                     (_, Some((_, end_stream))) => end_stream,
                     _ => continue,
                 };
-                if frame.flags & END_HEADERS == 0 {
+                if frame.flags & RawFrame::END_HEADERS == 0 {
                     open_block = Some((id, end_stream));
                     continue;
                 }
@@ -258,7 +247,7 @@ async fn run(mut conn: RawConn, plan: Arc<Plan>, log: Arc<PeerLog>) {
                 log.changed.notify_all();
                 if warm_up && plan.initial_window_size.is_some_and(|w| w < DEFAULT_WINDOW) {
                     let credit = DEFAULT_WINDOW - plan.initial_window_size.unwrap_or(0);
-                    conn.write(&window_update(id, credit)).await;
+                    conn.write(&window_update_frame(id, credit)).await;
                 }
                 if !warm_up && !plan.reply_after_half_close {
                     reply(&mut conn, &plan, &log, index, id).await;
@@ -276,8 +265,8 @@ async fn run(mut conn: RawConn, plan: Arc<Plan>, log: Arc<PeerLog>) {
                 if len > 0 && (record.warm_up || plan.read_body) {
                     let len = u32::try_from(len).unwrap_or(u32::MAX);
                     let mut credit = BytesMut::new();
-                    credit.extend_from_slice(&window_update(id, len));
-                    credit.extend_from_slice(&window_update(0, len));
+                    credit.extend_from_slice(&window_update_frame(id, len));
+                    credit.extend_from_slice(&window_update_frame(0, len));
                     conn.write(&credit).await;
                 }
                 if frame.flags & RawFrame::END_STREAM != 0 {
@@ -357,43 +346,4 @@ async fn reply(conn: &mut RawConn, plan: &Plan, log: &PeerLog, index: usize, id:
         r.replied = Some(now);
         r.ended_by_server = ended;
     });
-}
-
-/// The server's SETTINGS frame, with `SETTINGS_INITIAL_WINDOW_SIZE` if given.
-fn settings(initial_window_size: Option<u32>) -> Bytes {
-    let mut payload = BytesMut::new();
-    if let Some(size) = initial_window_size {
-        payload.put_u16(SETTINGS_INITIAL_WINDOW_SIZE);
-        payload.put_u32(size);
-    }
-    raw_frame(RawFrame::SETTINGS, 0, 0, payload.freeze())
-}
-
-fn window_update(stream_id: u32, credit: u32) -> Bytes {
-    let mut payload = BytesMut::with_capacity(4);
-    payload.put_u32(credit & 0x7fff_ffff);
-    raw_frame(WINDOW_UPDATE, 0, stream_id, payload.freeze())
-}
-
-/// A HEADERS frame (END_HEADERS, and END_STREAM if `end`): the response
-/// headers if `response`, then `grpc-status: code` if given.
-///
-/// HPACK, without the dynamic table: `:status: 200` is static index 8;
-/// `content-type: application/grpc` is a literal with static name index 31;
-/// `grpc-status` is a literal with a new name.
-fn headers_frame(stream_id: u32, response: bool, end: bool, code: Option<u32>) -> Bytes {
-    let mut block = BytesMut::new();
-    if response {
-        block.put_slice(&[0x88, 0x0f, 0x10, 16]);
-        block.put_slice(b"application/grpc");
-    }
-    if let Some(code) = code {
-        let value = code.to_string();
-        block.put_slice(&[0x00, 11]);
-        block.put_slice(b"grpc-status");
-        block.put_u8(u8::try_from(value.len()).unwrap_or(u8::MAX));
-        block.put_slice(value.as_bytes());
-    }
-    let flags = END_HEADERS | if end { RawFrame::END_STREAM } else { 0 };
-    raw_frame(RawFrame::HEADERS, flags, stream_id, block.freeze())
 }

@@ -6,14 +6,17 @@ use std::io::{Read, Write};
 
 use bytes::{BufMut, Bytes, BytesMut};
 use prost::Message;
+use switchboard::call::ClientCall;
+use switchboard::executor::ThreadlessExecutor;
 use switchboard::stub::blocking_unary_call;
-use switchboard::{CallOptions, Channel, Code, MethodDescriptor, MethodKind, ProstCodec};
-use switchboard_tests::ECHO_UNARY_PATH;
+use switchboard::{Channel, Code, Metadata};
 use switchboard_tests::echo::{EchoRequest, EchoResponse};
-use switchboard_tests::mock::MockServer;
-
-const UNARY: MethodDescriptor<EchoRequest, EchoResponse> =
-    MethodDescriptor::new(ECHO_UNARY_PATH, MethodKind::Unary, ProstCodec);
+use switchboard_tests::listener::Recorder;
+use switchboard_tests::methods::UNARY;
+use switchboard_tests::mock::{MockServer, grpc_prefix};
+use switchboard_tests::support::{
+    GRPC, GRPC_OK, assert_status, bounded, call_unary, channel_to, reply_with_payload,
+};
 
 fn gzip(data: &[u8]) -> Vec<u8> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -38,10 +41,6 @@ fn compressed_frame(body: &[u8]) -> Bytes {
     frame.freeze()
 }
 
-fn options() -> CallOptions {
-    CallOptions::new().with_deadline_after(std::time::Duration::from_secs(10))
-}
-
 fn request() -> EchoRequest {
     EchoRequest {
         message: "compress me ".repeat(50),
@@ -58,7 +57,7 @@ fn the_client_compresses_requests_and_says_so() {
     blocking_unary_call(
         &channel,
         &UNARY,
-        &options().with_compression("gzip"),
+        &bounded().with_compression("gzip"),
         request(),
     )
     .unwrap();
@@ -76,7 +75,7 @@ fn the_client_compresses_requests_and_says_so() {
     assert_eq!(decoded, request());
 
     // Without compression the flag is clear and no grpc-encoding is sent.
-    blocking_unary_call(&channel, &UNARY, &options(), request()).unwrap();
+    blocking_unary_call(&channel, &UNARY, &bounded(), request()).unwrap();
     let sent = &server.requests()[1];
     assert_eq!(sent.header("grpc-encoding"), None);
     assert_eq!(sent.body[0], 0);
@@ -104,7 +103,7 @@ fn gzip_responses_are_decoded() {
         }
     });
     let channel = Channel::builder(server.url()).build().unwrap();
-    let got = blocking_unary_call(&channel, &UNARY, &options(), request()).unwrap();
+    let got = blocking_unary_call(&channel, &UNARY, &bounded(), request()).unwrap();
     assert_eq!(got, reply);
 }
 
@@ -122,7 +121,7 @@ fn a_compressed_message_in_an_unsupported_encoding_is_internal() {
         stream.send_trailers(&[("grpc-status", "0")]);
     });
     let channel = Channel::builder(server.url()).build().unwrap();
-    let status = blocking_unary_call(&channel, &UNARY, &options(), request()).unwrap_err();
+    let status = blocking_unary_call(&channel, &UNARY, &bounded(), request()).unwrap_err();
     assert_eq!(status.code(), Code::Internal, "{status}");
     assert!(status.message().contains("snappy"), "{status}");
 }
@@ -148,7 +147,7 @@ fn a_zip_bomb_is_resource_exhausted_not_an_oom() {
         }
     });
     let channel = Channel::builder(server.url()).build().unwrap();
-    let status = blocking_unary_call(&channel, &UNARY, &options(), request()).unwrap_err();
+    let status = blocking_unary_call(&channel, &UNARY, &bounded(), request()).unwrap_err();
     assert_eq!(status.code(), Code::ResourceExhausted, "{status}");
 }
 
@@ -161,7 +160,7 @@ fn an_unknown_compression_choice_fails_without_touching_the_network() {
     let status = blocking_unary_call(
         &channel,
         &UNARY,
-        &options().with_compression("brotli"),
+        &bounded().with_compression("brotli"),
         request(),
     )
     .unwrap_err();
@@ -172,16 +171,6 @@ fn an_unknown_compression_choice_fails_without_touching_the_network() {
 
 #[test]
 fn compression_can_be_switched_per_message() {
-    use switchboard::call::{ClientCall, Listener};
-    use switchboard::executor::ThreadlessExecutor;
-    use switchboard::{Metadata, Status};
-    struct Done(std::sync::Arc<std::sync::Mutex<Option<Status>>>);
-    impl Listener<EchoResponse> for Done {
-        fn on_message(&mut self, _: EchoResponse) {}
-        fn on_close(&mut self, status: Status, _: Metadata) {
-            *self.0.lock().unwrap() = Some(status);
-        }
-    }
     let server = MockServer::start(|mut stream| async move {
         stream.send_unary_ok(&EchoResponse::default());
     });
@@ -189,23 +178,38 @@ fn compression_can_be_switched_per_message() {
     let executor = ThreadlessExecutor::new();
     let call = channel.new_call(
         &UNARY,
-        &options().with_compression("gzip"),
+        &bounded().with_compression("gzip"),
         executor.clone(),
     );
-    let closed = std::sync::Arc::new(std::sync::Mutex::new(None));
-    call.start(Box::new(Done(closed.clone())), Metadata::new());
+    let recorder = Recorder::new();
+    call.start(recorder.listener(), Metadata::new());
     call.request(1);
     call.send_message(request());
     call.set_message_compression(false);
     call.send_message(request());
     call.half_close();
-    while closed.lock().unwrap().is_none() {
-        executor.wait_and_drain();
-    }
+    recorder.drain_to_close(&executor);
     let body = server.requests()[0].body.clone();
     let first_len = u32::from_be_bytes(body[1..5].try_into().unwrap()) as usize;
     assert_eq!(body[0], 1, "first message compressed");
     let second = &body[5 + first_len..];
     assert_eq!(second[0], 0, "second message not compressed");
     assert_eq!(EchoRequest::decode(&second[5..]).unwrap(), request());
+}
+
+#[test]
+fn compressed_message_without_grpc_encoding_is_internal() {
+    let server = MockServer::start(|mut stream| async move {
+        let body = reply_with_payload("squeezed?").encode_to_vec();
+        let mut message = BytesMut::from(&grpc_prefix(true, body.len() as u32)[..]);
+        message.extend_from_slice(&body);
+        stream.send_headers(200, &[GRPC]);
+        stream.send_data(message.freeze());
+        stream.send_trailers(&[GRPC_OK]);
+    });
+    assert_status(
+        call_unary(&channel_to(server.url()), "hi"),
+        Code::Internal,
+        &["compressed"],
+    );
 }

@@ -2,8 +2,8 @@
 //! or panic, whatever the server or the caller does (issue 10). Each test
 //! names the point it guards and failed before its fix.
 //!
-//! Every call here runs under a watchdog ([`within`]): a call that hangs
-//! fails its test instead of hanging the suite.
+//! Every call here runs under a watchdog (the kit's `within`): a call that
+//! hangs fails its test instead of hanging the suite.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
@@ -24,40 +24,12 @@ use switchboard::{
 };
 use switchboard_tests::echo::{EchoRequest, EchoResponse, StreamRequest};
 use switchboard_tests::methods::{BIDI, CLIENT_STREAM, SERVER_STREAM, UNARY};
-use switchboard_tests::mock::{MockServer, goaway_frame, grpc_frame};
-use switchboard_tests::support::{fast_backoff, hello};
+use switchboard_tests::mock::{MockServer, goaway_frame, grpc_frame, settings_with_initial_window};
+use switchboard_tests::support::{
+    GRPC, deadline, fast_backoff, hello, one_worker_runtime, reply, rss_bytes, unread_bytes_from,
+};
+use switchboard_tests::wait::{WAIT_LIMIT, poll_until, within};
 use switchboard_tests::{ECHO_BIDI_PATH, ECHO_UNARY_PATH, TonicServer};
-
-/// A SETTINGS frame with SETTINGS_INITIAL_WINDOW_SIZE = 1024.
-const SMALL_STREAM_WINDOW: [u8; 15] = [0, 0, 6, 4, 0, 0, 0, 0, 0, 0, 4, 0, 0, 4, 0];
-
-/// Response headers of a well-behaved gRPC server.
-const GRPC: (&str, &str) = ("content-type", "application/grpc");
-
-/// Runs `f` on its own thread; `Err` if it has not returned within `limit`
-/// (the thread is then left behind), or the panic message if it panicked.
-fn within<T: Send + 'static>(
-    limit: Duration,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, String> {
-    let (done, result) = mpsc::channel();
-    std::thread::spawn(move || {
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-        let _ = done.send(outcome);
-    });
-    match result.recv_timeout(limit) {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(panic)) => Err(format!(
-            "panicked: {}",
-            panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default()
-        )),
-        Err(_) => Err(format!("still running after {limit:?}")),
-    }
-}
 
 /// One blocking unary call of `method` with deadline `d`, under a 20 s
 /// watchdog.
@@ -69,17 +41,6 @@ fn unary_within<C: Codec<EchoRequest, EchoResponse> + Clone>(
     within(Duration::from_secs(20), move || {
         blocking_unary_call(&channel, method, &deadline(d), hello("x"))
     })
-}
-
-fn reply(message: &str) -> EchoResponse {
-    EchoResponse {
-        message: message.to_owned(),
-        ..EchoResponse::default()
-    }
-}
-
-fn deadline(d: Duration) -> CallOptions {
-    CallOptions::new().with_deadline_after(d)
 }
 
 /// A mock that answers every call with HEADERS, `count` messages and, if
@@ -270,10 +231,9 @@ fn dropped_futures_leave_no_timer_or_call_behind() {
     let metrics = runtime.metrics();
     let settle = |limit: usize| {
         // Aborted tasks are reaped by the runtime's worker; wait for it.
-        let until = Instant::now() + Duration::from_secs(30);
-        while metrics.num_alive_tasks() > limit && Instant::now() < until {
-            std::thread::yield_now();
-        }
+        poll_until(Duration::from_secs(30), || {
+            metrics.num_alive_tasks() <= limit
+        });
         metrics.num_alive_tasks()
     };
     let make_and_drop = |n: usize| {
@@ -322,27 +282,6 @@ fn ten_calls_beside(channel: Channel, options: CallOptions, response_size: u32) 
     })
     .expect("the calls end");
     assert_eq!(others.expect("the other calls complete").len(), 10);
-}
-
-/// A user-supplied runtime with one worker, for channels built with
-/// `ChannelBuilder::runtime`.
-fn one_worker_runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("build a one-worker runtime")
-}
-
-/// The resident set size of this process.
-fn rss_bytes() -> usize {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: usize = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(0);
-    pages * 4096
 }
 
 /// A codec whose decoder panics: user code that misbehaves.
@@ -419,7 +358,7 @@ fn a_sender_waiting_for_a_transparent_retry_pulls_a_bounded_number_of_messages()
         conn.handshake().await;
         // A 1 KiB stream window: whatever the sender hands over, h2 can
         // put little of it on the wire, so the call stays replayable.
-        conn.write(&SMALL_STREAM_WINDOW).await;
+        conn.write(&settings_with_initial_window(Some(1024))).await;
         if conn.index() == 0 {
             // Refuse the first stream: GOAWAY below it, then close.
             conn.read_request_headers().await;
@@ -615,6 +554,9 @@ fn a_future_polled_once_and_parked_does_not_stall_its_connection() {
         response_size: 63 * 1024,
         ..hello("big")
     };
+    // The server holds the call until the client's worker is held too, so
+    // the answer cannot be read as it comes.
+    server.hold();
     let mut parked = Box::pin(future_unary_call(&channel, &UNARY, &options, big));
     let waker = futures::task::noop_waker();
     assert!(
@@ -623,7 +565,9 @@ fn a_future_polled_once_and_parked_does_not_stall_its_connection() {
             .poll(&mut Context::from_waker(&waker))
             .is_pending()
     );
-    // Hold the channel's one I/O worker while the server answers.
+    // The request is in the server's handler...
+    server.wait_until_calls(2);
+    // ... then hold the channel's one I/O worker while the server answers.
     let (release, held) = mpsc::channel::<()>();
     let (busy, is_busy) = mpsc::channel();
     runtime.spawn(async move {
@@ -631,13 +575,19 @@ fn a_future_polled_once_and_parked_does_not_stall_its_connection() {
         let _ = held.recv();
     });
     is_busy.recv().unwrap();
-    let until = Instant::now() + Duration::from_secs(10);
-    while server.counters().completed() < 2 && Instant::now() < until {
-        std::thread::yield_now();
-    }
-    // Lets the answer's bytes reach the socket (a late byte only makes
-    // this test pass without taking the path it names).
-    std::thread::sleep(Duration::from_millis(100));
+    server.release();
+    // The server signals that it answered (warm-up and the big call), and
+    // the answer's bytes must sit in the client's socket before the worker
+    // goes on (a late byte only makes this test pass without taking the
+    // path it names): the socket's receive queue shows them.
+    server.wait_until_completed(2);
+    assert!(
+        poll_until(WAIT_LIMIT, || {
+            unread_bytes_from(server.addr()).is_some_and(|unread| unread >= 63 * 1024)
+        }),
+        "the answer never reached the client's socket: {:?} bytes unread",
+        unread_bytes_from(server.addr())
+    );
     release.send(()).unwrap();
     ten_calls_beside(channel, options, 4 * 1024);
     let big = futures::executor::block_on(parked).expect("the parked call completes too");

@@ -5,19 +5,16 @@
 use std::io;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use tokio::runtime::Runtime;
 use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
 use tonic::transport::server::Router;
 
-use crate::counters::Counters;
-use crate::service::EchoServer;
-
-/// How long stopping the server waits for its runtime's threads to finish.
-const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+use crate::peer::counters::{Counters, Counts};
+use crate::peer::service::EchoServer;
+use crate::peer_runtime::PeerRuntime;
 
 /// A running tonic server of the `switchboard.test.Echo` service.
 ///
@@ -26,7 +23,7 @@ const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 /// async tests. Dropping the handle stops the server like [`TonicServer::kill`].
 #[derive(Debug)]
 pub struct TonicServer {
-    runtime: Option<Runtime>,
+    runtime: PeerRuntime,
     endpoint: Endpoint,
     counters: Counters,
 }
@@ -82,7 +79,7 @@ impl TonicServer {
         let local_addr = listener.local_addr()?;
         let runtime = new_runtime()?;
         let listener = {
-            let _enter = runtime.enter();
+            let _enter = runtime.handle().enter();
             tokio::net::TcpListener::from_std(listener)?
         };
         let incoming = TcpListenerStream::new(listener).map(|conn| {
@@ -94,13 +91,13 @@ impl TonicServer {
         });
         let counters = Counters::default();
         let router = router(&counters, options);
-        runtime.spawn(async move {
+        runtime.handle().spawn(async move {
             if let Err(error) = router.serve_with_incoming(incoming).await {
                 eprintln!("tonic peer on {local_addr} stopped: {error}");
             }
         });
         Ok(TonicServer {
-            runtime: Some(runtime),
+            runtime,
             endpoint: Endpoint::Tcp(local_addr),
             counters,
         })
@@ -120,20 +117,20 @@ impl TonicServer {
             .expect("make the Unix listener non-blocking");
         let runtime = new_runtime().expect("build the tonic peer's runtime");
         let listener = {
-            let _enter = runtime.enter();
+            let _enter = runtime.handle().enter();
             tokio::net::UnixListener::from_std(listener).expect("register the Unix listener")
         };
         let incoming = tokio_stream::wrappers::UnixListenerStream::new(listener);
         let counters = Counters::default();
         let router = router(&counters, &ServerOptions::default());
         let shown = path.display().to_string();
-        runtime.spawn(async move {
+        runtime.handle().spawn(async move {
             if let Err(error) = router.serve_with_incoming(incoming).await {
                 eprintln!("tonic peer on {shown} stopped: {error}");
             }
         });
         TonicServer {
-            runtime: Some(runtime),
+            runtime,
             endpoint: Endpoint::Unix(path.to_owned()),
             counters,
         }
@@ -171,19 +168,54 @@ impl TonicServer {
         &self.counters
     }
 
-    /// Waits (polling, bounded by `timeout`) until `cancelled() >= n`;
-    /// returns whether it did.
+    /// Waits until `cancelled() >= n`, bounded by `timeout`; returns whether
+    /// it happened. Woken by the handlers (no polling); see
+    /// [`TonicServer::wait_until_cancelled`] for the form that fails the
+    /// test by itself.
     pub fn wait_for_cancelled(&self, n: u64, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if self.counters.cancelled() >= n {
-                return true;
-            }
-            if Instant::now() >= deadline {
-                return false;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        self.counters.wait_within(timeout, |c| c.cancelled >= n)
+    }
+
+    /// Blocks until at least `n` calls were cancelled on the server (woken
+    /// by the handlers, no polling) and returns the counts then.
+    ///
+    /// # Panics
+    /// If that does not happen within [`crate::wait::WAIT_LIMIT`].
+    pub fn wait_until_cancelled(&self, n: u64) -> Counts {
+        self.counters
+            .wait_for(&format!("{n} cancelled calls"), |c| c.cancelled >= n)
+    }
+
+    /// Blocks until at least `n` calls reached the handler (see
+    /// [`Counters::calls`]) and returns the counts then.
+    ///
+    /// # Panics
+    /// If that does not happen within [`crate::wait::WAIT_LIMIT`].
+    pub fn wait_until_calls(&self, n: u64) -> Counts {
+        self.counters
+            .wait_for(&format!("{n} calls in the handler"), |c| c.calls >= n)
+    }
+
+    /// Blocks until at least `n` calls completed on the server and returns
+    /// the counts then.
+    ///
+    /// # Panics
+    /// If that does not happen within [`crate::wait::WAIT_LIMIT`].
+    pub fn wait_until_completed(&self, n: u64) -> Counts {
+        self.counters
+            .wait_for(&format!("{n} completed calls"), |c| c.completed >= n)
+    }
+
+    /// Holds every handler after it counted its call, until
+    /// [`TonicServer::release`]: see [`Counters::hold`]. For tests that need
+    /// a call to stay in the server (instead of a slow handler).
+    pub fn hold(&self) {
+        self.counters.hold();
+    }
+
+    /// Lets held handlers go on: see [`Counters::release`].
+    pub fn release(&self) {
+        self.counters.release();
     }
 
     /// Kills the server abruptly: its runtime is shut down without a graceful
@@ -195,12 +227,7 @@ impl TonicServer {
     }
 
     fn stop(&mut self) {
-        if let Some(runtime) = self.runtime.take() {
-            // Shut down on a plain thread: a runtime must not be shut down
-            // from inside another one, and the caller may be an async test.
-            let stopper = std::thread::spawn(move || runtime.shutdown_timeout(SHUTDOWN_TIMEOUT));
-            let _ = stopper.join();
-        }
+        self.runtime.stop();
         if let Endpoint::Unix(path) = &self.endpoint {
             let _ = std::fs::remove_file(path);
         }
@@ -228,12 +255,8 @@ pub fn free_port() -> SocketAddr {
         .expect("local address of a bound listener")
 }
 
-fn new_runtime() -> io::Result<Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("tonic-peer")
-        .enable_all()
-        .build()
+fn new_runtime() -> io::Result<PeerRuntime> {
+    PeerRuntime::new("tonic-peer", 2)
 }
 
 fn router(counters: &Counters, options: &ServerOptions) -> Router {

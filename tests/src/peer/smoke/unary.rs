@@ -1,130 +1,12 @@
-//! Smoke tests of the tonic peer itself, driven by a raw `h2` client so that
-//! they depend on nothing in `switchboard`: the echo behaviour, error
-//! statuses, cancellation accounting, kill, and the TCP/Unix listeners.
+//! Smoke tests of the Echo peer's unary method, its error statuses,
+//! cancellation accounting and hold gate, kill, and its TCP and Unix
+//! listeners.
 
-use std::future::Future;
-use std::time::Duration;
+use http::StatusCode;
 
-use bytes::{BufMut, Bytes, BytesMut};
-use h2::client::SendRequest;
-use http::{HeaderMap, StatusCode};
-use prost::Message;
-use switchboard_tests::echo::{EchoRequest, EchoResponse};
-use switchboard_tests::{ECHO_UNARY_PATH, TonicServer, free_port};
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
-
-/// What came back for one call.
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Bytes,
-    trailers: Option<HeaderMap>,
-}
-
-impl Reply {
-    /// A gRPC status field: from the trailers, or from the headers of a
-    /// trailers-only response.
-    fn grpc(&self, name: &str) -> Option<&str> {
-        self.trailers
-            .as_ref()
-            .unwrap_or(&self.headers)
-            .get(name)
-            .map(|v| v.to_str().expect("ASCII header"))
-    }
-
-    fn message(&self) -> EchoResponse {
-        let body = &self.body[..];
-        assert!(body.len() >= 5, "short body: {body:?}");
-        assert_eq!(body[0], 0, "compressed flag");
-        let len = u32::from_be_bytes(body[1..5].try_into().unwrap()) as usize;
-        assert_eq!(body.len(), 5 + len, "exactly one message");
-        EchoResponse::decode(&body[5..]).expect("decode EchoResponse")
-    }
-}
-
-fn block_on<F: Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(future)
-}
-
-async fn handshake<T>(io: T) -> SendRequest<Bytes>
-where
-    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let (client, connection) = h2::client::handshake(io).await.expect("h2 handshake");
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    client
-}
-
-async fn connect(server: &TonicServer) -> SendRequest<Bytes> {
-    handshake(TcpStream::connect(server.addr()).await.expect("connect")).await
-}
-
-fn grpc_frame(request: &EchoRequest) -> Bytes {
-    let encoded = request.encode_to_vec();
-    let mut frame = BytesMut::with_capacity(5 + encoded.len());
-    frame.put_u8(0);
-    frame.put_u32(encoded.len() as u32);
-    frame.put_slice(&encoded);
-    frame.freeze()
-}
-
-fn grpc_request(path: &str, metadata: &[(&str, &str)]) -> http::Request<()> {
-    let mut builder = http::Request::post(format!("http://localhost{path}"))
-        .header("content-type", "application/grpc")
-        .header("te", "trailers");
-    for (name, value) in metadata {
-        builder = builder.header(*name, *value);
-    }
-    builder.body(()).unwrap()
-}
-
-/// Sends the request and returns the response future; the caller keeps the
-/// stream to reset it.
-fn send(
-    client: &mut SendRequest<Bytes>,
-    path: &str,
-    metadata: &[(&str, &str)],
-    request: &EchoRequest,
-) -> (h2::client::ResponseFuture, h2::SendStream<Bytes>) {
-    let (response, mut stream) = client
-        .send_request(grpc_request(path, metadata), false)
-        .expect("send request headers");
-    stream
-        .send_data(grpc_frame(request), true)
-        .expect("send request body");
-    (response, stream)
-}
-
-async fn call(
-    client: &mut SendRequest<Bytes>,
-    path: &str,
-    metadata: &[(&str, &str)],
-    request: &EchoRequest,
-) -> Reply {
-    let (response, _stream) = send(client, path, metadata, request);
-    let response = response.await.expect("response headers");
-    let (parts, mut body) = response.into_parts();
-    let mut data = BytesMut::new();
-    while let Some(chunk) = body.data().await {
-        let chunk = chunk.expect("response body");
-        let _ = body.flow_control().release_capacity(chunk.len());
-        data.extend_from_slice(&chunk);
-    }
-    let trailers = body.trailers().await.expect("response trailers");
-    Reply {
-        status: parts.status,
-        headers: parts.headers,
-        body: data.freeze(),
-        trailers,
-    }
-}
+use super::{block_on, call, connect, counts, handshake, send};
+use crate::peer::echo::{ECHO_UNARY_PATH, EchoRequest, EchoResponse};
+use crate::{TonicServer, free_port};
 
 fn echo(message: &str) -> EchoRequest {
     EchoRequest {
@@ -172,11 +54,7 @@ fn unary_echoes_message_payload_and_metadata() {
             ..EchoResponse::default()
         }
     );
-    let counters = server.counters();
-    assert_eq!(
-        (counters.calls(), counters.completed(), counters.cancelled()),
-        (1, 1, 0)
-    );
+    assert_eq!(counts(&server), (1, 1, 0));
 }
 
 #[test]
@@ -248,22 +126,24 @@ fn reset_stream_cancels_the_sleeping_handler() {
     let server = TonicServer::start();
     block_on(async {
         let mut client = connect(&server).await;
+        // The peer's `sleep_ms` knob is what this test checks: a handler
+        // sleeping far longer than the test runs.
         let request = EchoRequest {
             sleep_ms: 30_000,
             ..echo("slow")
         };
         let (_response, mut stream) = send(&mut client, ECHO_UNARY_PATH, &[], &request);
-        // Wait until the handler runs, then reset the stream.
-        while server.counters().calls() == 0 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        // The handler signals that it runs; then reset the stream and keep
+        // the connection task running until the server saw the reset.
+        server.counters().reached(|c| c.calls == 1).await;
         stream.send_reset(h2::Reason::CANCEL);
-        // Give the connection task a turn to write the RST_STREAM.
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        server.counters().reached(|c| c.cancelled == 1).await;
     });
-    assert!(server.wait_for_cancelled(1, Duration::from_secs(5)));
-    assert_eq!(server.counters().completed(), 0);
-    assert!(!server.wait_for_cancelled(2, Duration::from_millis(20)));
+    assert_eq!(
+        counts(&server),
+        (1, 0, 1),
+        "cancelled once, never completed"
+    );
 }
 
 #[test]
@@ -273,19 +153,14 @@ fn kill_closes_open_connections_mid_call() {
     let counters = server.counters().clone();
     let error = block_on(async move {
         let mut client = connect(&server).await;
-        let request = EchoRequest {
-            sleep_ms: 30_000,
-            ..echo("slow")
-        };
-        let (response, _stream) = send(&mut client, ECHO_UNARY_PATH, &[], &request);
-        while server.counters().calls() == 0 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        // The handler is held in the server until it is killed.
+        server.hold();
+        let (response, _stream) = send(&mut client, ECHO_UNARY_PATH, &[], &echo("held"));
+        server.counters().reached(|c| c.calls == 1).await;
         server.kill();
-        tokio::time::timeout(Duration::from_secs(5), response)
+        response
             .await
-            .expect("the call ends once the server is killed")
-            .expect_err("the call fails")
+            .expect_err("the call fails once the server is killed")
     });
     assert!(
         error.is_io() || error.is_go_away() || error.is_reset(),
@@ -293,7 +168,8 @@ fn kill_closes_open_connections_mid_call() {
     );
     assert_eq!(
         (counters.calls(), counters.completed(), counters.cancelled()),
-        (1, 0, 1)
+        (1, 0, 1),
+        "the held call was cut by the kill"
     );
     assert!(
         std::net::TcpStream::connect(addr).is_err(),
@@ -342,7 +218,7 @@ fn serves_on_a_unix_socket() {
         let stream = tokio::net::UnixStream::connect(&path)
             .await
             .expect("connect");
-        let mut client = handshake(stream).await;
+        let mut client = handshake(stream, h2::client::Builder::new()).await;
         call(&mut client, ECHO_UNARY_PATH, &[], &echo("over uds")).await
     });
     assert_eq!(reply.grpc("grpc-status"), Some("0"));

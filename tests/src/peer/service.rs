@@ -17,12 +17,12 @@ use tonic::server::{
 use tonic::{Request, Response, Status, Streaming};
 use tonic_prost::ProstCodec;
 
-use crate::counters::Counters;
-use crate::echo::{
+use crate::peer::counters::Counters;
+use crate::peer::echo::{
     ECHO_BIDI_PATH, ECHO_CLIENT_STREAM_PATH, ECHO_SERVER_STREAM_PATH, ECHO_SERVICE_NAME,
     ECHO_UNARY_PATH, EchoRequest, EchoResponse, StreamRequest,
 };
-use crate::{handler, trailers};
+use crate::peer::{handler, trailers};
 
 /// Largest message the server decodes or encodes: 64 MiB.
 pub(crate) const MAX_MESSAGE_SIZE: usize = 64 * 1024 * 1024;

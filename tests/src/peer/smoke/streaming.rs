@@ -1,161 +1,22 @@
-//! Smoke tests of the tonic peer's streaming methods (`Echo/ServerStream`,
-//! `Echo/ClientStream`, `Echo/Bidi`) and of [`ServerOptions`], driven by a raw
-//! `h2` client so that they depend on nothing in `switchboard`.
+//! Smoke tests of the Echo peer's streaming methods (`Echo/ServerStream`,
+//! `Echo/ClientStream`, `Echo/Bidi`) and of [`ServerOptions`].
 
-use std::future::Future;
-use std::time::{Duration, Instant};
+use bytes::Bytes;
+use http::StatusCode;
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
-use h2::RecvStream;
-use h2::client::SendRequest;
-use http::{HeaderMap, StatusCode};
-use prost::Message;
-use switchboard_tests::echo::{EchoRequest, EchoResponse, StreamRequest};
-use switchboard_tests::{
-    ECHO_BIDI_PATH, ECHO_CLIENT_STREAM_PATH, ECHO_SERVER_STREAM_PATH, ServerOptions, TonicServer,
+use super::{Responses, block_on, connect, connect_with, counts, message_frame, start};
+use crate::peer::echo::{
+    ECHO_BIDI_PATH, ECHO_CLIENT_STREAM_PATH, ECHO_SERVER_STREAM_PATH, EchoRequest, EchoResponse,
+    StreamRequest,
 };
-use tokio::net::TcpStream;
-
-/// Bounds every wait on the server.
-const TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Runs `future` to completion, bounded by [`TIMEOUT`].
-fn block_on<F: Future>(future: F) -> F::Output {
-    block_on_within(TIMEOUT, future)
-}
-
-fn block_on_within<F: Future>(timeout: Duration, future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(async { tokio::time::timeout(timeout, future).await })
-        .expect("test timed out")
-}
-
-/// A connection with h2's default (64 KiB) flow-control windows.
-async fn connect(server: &TonicServer) -> SendRequest<Bytes> {
-    connect_with(server, h2::client::Builder::new()).await
-}
-
-async fn connect_with(server: &TonicServer, builder: h2::client::Builder) -> SendRequest<Bytes> {
-    let io = TcpStream::connect(server.addr()).await.expect("connect");
-    // Without this, every small WINDOW_UPDATE of a long stream waits on
-    // Nagle's algorithm and delayed ACKs (1 GiB took over 10 s, not ~1 s).
-    io.set_nodelay(true).expect("TCP_NODELAY");
-    let (client, connection) = builder.handshake(io).await.expect("h2 handshake");
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    client
-}
-
-fn grpc_frame<M: Message>(message: &M) -> Bytes {
-    let encoded = message.encode_to_vec();
-    let mut frame = BytesMut::with_capacity(5 + encoded.len());
-    frame.put_u8(0);
-    frame.put_u32(encoded.len() as u32);
-    frame.put_slice(&encoded);
-    frame.freeze()
-}
-
-/// Sends the request headers (with `metadata`) and returns the response
-/// future and the request body stream.
-fn start(
-    client: &mut SendRequest<Bytes>,
-    path: &str,
-    metadata: &[(&str, &str)],
-) -> (h2::client::ResponseFuture, h2::SendStream<Bytes>) {
-    let mut builder = http::Request::post(format!("http://localhost{path}"))
-        .header("content-type", "application/grpc")
-        .header("te", "trailers");
-    for (name, value) in metadata {
-        builder = builder.header(*name, *value);
-    }
-    client
-        .send_request(builder.body(()).unwrap(), false)
-        .expect("send request headers")
-}
-
-/// The response side of one call, read message by message.
-struct Responses {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: RecvStream,
-    buf: BytesMut,
-}
-
-impl Responses {
-    async fn new(response: h2::client::ResponseFuture) -> Responses {
-        let (parts, body) = response.await.expect("response headers").into_parts();
-        Responses {
-            status: parts.status,
-            headers: parts.headers,
-            body,
-            buf: BytesMut::new(),
-        }
-    }
-
-    /// The next response message, or `None` at the end of the body.
-    async fn next(&mut self) -> Option<EchoResponse> {
-        loop {
-            if self.buf.len() >= 5 {
-                assert_eq!(self.buf[0], 0, "compressed flag");
-                let len = u32::from_be_bytes(self.buf[1..5].try_into().unwrap()) as usize;
-                if self.buf.len() >= 5 + len {
-                    self.buf.advance(5);
-                    let message = self.buf.split_to(len);
-                    return Some(EchoResponse::decode(&message[..]).expect("decode EchoResponse"));
-                }
-            }
-            match self.body.data().await {
-                Some(chunk) => {
-                    let chunk = chunk.expect("response body");
-                    let _ = self.body.flow_control().release_capacity(chunk.len());
-                    self.buf.extend_from_slice(&chunk);
-                }
-                None => {
-                    assert!(self.buf.is_empty(), "partial message: {:?}", self.buf);
-                    return None;
-                }
-            }
-        }
-    }
-
-    /// Every remaining message, then the trailers (or, for a trailers-only
-    /// response, the headers).
-    async fn finish(mut self) -> (Vec<EchoResponse>, HeaderMap) {
-        let mut messages = Vec::new();
-        while let Some(message) = self.next().await {
-            messages.push(message);
-        }
-        let trailers = self.body.trailers().await.expect("response trailers");
-        (messages, trailers.unwrap_or(self.headers))
-    }
-}
+use crate::support::rss_bytes;
+use crate::{ServerOptions, TonicServer};
 
 fn echo(message: &str) -> EchoRequest {
     EchoRequest {
         message: message.to_owned(),
         ..EchoRequest::default()
     }
-}
-
-fn counts(server: &TonicServer) -> (u64, u64, u64) {
-    let counters = server.counters();
-    (counters.calls(), counters.completed(), counters.cancelled())
-}
-
-/// Polls `condition` every 5 ms until it holds or [`TIMEOUT`] passes.
-fn eventually(mut condition: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + TIMEOUT;
-    while !condition() {
-        if Instant::now() >= deadline {
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    true
 }
 
 #[test]
@@ -175,7 +36,7 @@ fn server_stream_sends_count_messages_then_ok() {
             ..StreamRequest::default()
         };
         request
-            .send_data(grpc_frame(&stream_request), true)
+            .send_data(message_frame(&stream_request), true)
             .expect("send request");
         let responses = Responses::new(response).await;
         let (status, headers) = (responses.status, responses.headers.clone());
@@ -213,11 +74,13 @@ fn server_stream_ends_with_the_requested_status_after_its_messages() {
             size: 3,
             status_code: 9,
             status_message: "not now".into(),
+            // The peer's pacing knob, exercised once (20 ms between the
+            // two messages): part of what this smoke test checks.
             sleep_ms: 20,
             message: "boom".into(),
         };
         request
-            .send_data(grpc_frame(&stream_request), true)
+            .send_data(message_frame(&stream_request), true)
             .expect("send request");
         Responses::new(response).await.finish().await
     });
@@ -241,7 +104,7 @@ fn server_stream_of_zero_messages_is_just_ok() {
         let mut client = connect(&server).await;
         let (response, mut request) = start(&mut client, ECHO_SERVER_STREAM_PATH, &[]);
         request
-            .send_data(grpc_frame(&StreamRequest::default()), true)
+            .send_data(message_frame(&StreamRequest::default()), true)
             .expect("send request");
         Responses::new(response).await.finish().await
     });
@@ -254,10 +117,16 @@ fn server_stream_of_zero_messages_is_just_ok() {
 /// buffer it), and resetting the stream mid-way counts the call as cancelled.
 #[test]
 fn server_stream_is_flow_controlled_and_cancellable() {
+    /// The client's stream and connection windows: never credited again.
+    const WINDOW: u32 = 1 << 20;
     let server = TonicServer::start();
-    let rss_before = resident_bytes();
+    let rss_before = rss_bytes();
     block_on(async {
-        let mut client = connect(&server).await;
+        let mut builder = h2::client::Builder::new();
+        builder
+            .initial_window_size(WINDOW)
+            .initial_connection_window_size(WINDOW);
+        let mut client = connect_with(&server, builder).await;
         let (response, mut request) = start(&mut client, ECHO_SERVER_STREAM_PATH, &[]);
         let stream_request = StreamRequest {
             count: 16384,
@@ -265,30 +134,27 @@ fn server_stream_is_flow_controlled_and_cancellable() {
             ..StreamRequest::default()
         };
         request
-            .send_data(grpc_frame(&stream_request), true)
+            .send_data(message_frame(&stream_request), true)
             .expect("send request");
+        // A reader that returns no flow-control credit at all.
         let mut responses = Responses::new(response).await;
+        responses.release = false;
         let first = responses.next().await.expect("first message");
         assert_eq!((first.index, first.payload.len()), (0, 65536));
-        // Stop reading: the server can only send a connection window's worth.
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        // Once the window is used up the server can send nothing more of
+        // its 1 GiB, and the handler has not finished.
+        let received = responses.read_until_window_used(WINDOW as usize).await;
+        assert_eq!(
+            received, WINDOW as usize,
+            "the server filled the window, no more"
+        );
         assert_eq!(counts(&server), (1, 0, 0));
         request.send_reset(h2::Reason::CANCEL);
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        server.counters().reached(|c| c.cancelled == 1).await;
     });
-    assert!(server.wait_for_cancelled(1, TIMEOUT));
     assert_eq!(counts(&server), (1, 0, 1));
-    if let (Some(before), Some(after)) = (rss_before, resident_bytes()) {
-        let grown = after.saturating_sub(before);
-        assert!(grown < 256 << 20, "resident memory grew by {grown} bytes");
-    }
-}
-
-/// The resident set size of this process, where `/proc` has it.
-fn resident_bytes() -> Option<u64> {
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    Some(pages * 4096)
+    let grown = rss_bytes().saturating_sub(rss_before);
+    assert!(grown < 256 << 20, "resident memory grew by {grown} bytes");
 }
 
 #[test]
@@ -307,7 +173,7 @@ fn client_stream_counts_sums_and_keeps_the_last_payload() {
                 ..echo("part")
             };
             request
-                .send_data(grpc_frame(&message), false)
+                .send_data(message_frame(&message), false)
                 .expect("send request message");
         }
         request
@@ -341,7 +207,7 @@ fn client_stream_fails_at_the_first_request_asking_for_a_status() {
         let (response, mut request) =
             start(&mut client, ECHO_CLIENT_STREAM_PATH, &[("x-echo-k", "v")]);
         request
-            .send_data(grpc_frame(&echo("fine")), false)
+            .send_data(message_frame(&echo("fine")), false)
             .expect("send request message");
         let failing = EchoRequest {
             status_code: 7,
@@ -349,7 +215,7 @@ fn client_stream_fails_at_the_first_request_asking_for_a_status() {
             ..echo("boom")
         };
         request
-            .send_data(grpc_frame(&failing), false)
+            .send_data(message_frame(&failing), false)
             .expect("send request message");
         // No half-close: the server answers without reading further.
         Responses::new(response).await.finish().await
@@ -378,7 +244,7 @@ fn bidi_answers_each_request_then_ok_on_half_close() {
             ..echo("one")
         };
         request
-            .send_data(grpc_frame(&one), false)
+            .send_data(message_frame(&one), false)
             .expect("send request message");
         let first = responses.next().await.expect("first response");
         let two = EchoRequest {
@@ -387,7 +253,7 @@ fn bidi_answers_each_request_then_ok_on_half_close() {
             ..echo("two")
         };
         request
-            .send_data(grpc_frame(&two), false)
+            .send_data(message_frame(&two), false)
             .expect("send request message");
         let second = responses.next().await.expect("second response");
 
@@ -428,7 +294,7 @@ fn bidi_ends_with_the_status_a_request_asks_for() {
         let mut client = connect(&server).await;
         let (response, mut request) = start(&mut client, ECHO_BIDI_PATH, &[]);
         request
-            .send_data(grpc_frame(&echo("ok")), false)
+            .send_data(message_frame(&echo("ok")), false)
             .expect("send request message");
         let failing = EchoRequest {
             status_code: 3,
@@ -436,7 +302,7 @@ fn bidi_ends_with_the_status_a_request_asks_for() {
             ..echo("boom")
         };
         request
-            .send_data(grpc_frame(&failing), false)
+            .send_data(message_frame(&failing), false)
             .expect("send request message");
         Responses::new(response).await.finish().await
     });
@@ -455,14 +321,13 @@ fn bidi_reset_mid_stream_counts_as_cancelled() {
         let mut client = connect(&server).await;
         let (response, mut request) = start(&mut client, ECHO_BIDI_PATH, &[]);
         request
-            .send_data(grpc_frame(&echo("one")), false)
+            .send_data(message_frame(&echo("one")), false)
             .expect("send request message");
         let mut responses = Responses::new(response).await;
         responses.next().await.expect("first response");
         request.send_reset(h2::Reason::CANCEL);
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        server.counters().reached(|c| c.cancelled == 1).await;
     });
-    assert!(server.wait_for_cancelled(1, TIMEOUT));
     assert_eq!(counts(&server), (1, 0, 1));
 }
 
@@ -479,7 +344,7 @@ fn max_concurrent_streams_is_announced() {
         for client in [&mut limited_client, &mut default_client] {
             let (response, mut request) = start(client, ECHO_SERVER_STREAM_PATH, &[]);
             request
-                .send_data(grpc_frame(&StreamRequest::default()), true)
+                .send_data(message_frame(&StreamRequest::default()), true)
                 .expect("send request");
             Responses::new(response).await.finish().await;
         }
@@ -490,5 +355,6 @@ fn max_concurrent_streams_is_announced() {
     });
     assert_eq!(limited_max, 1);
     assert!(default_max > 1, "{default_max}");
-    assert!(eventually(|| counts(&limited) == (1, 1, 0)));
+    limited.wait_until_completed(1);
+    assert_eq!(counts(&limited), (1, 1, 0));
 }

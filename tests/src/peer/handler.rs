@@ -1,6 +1,6 @@
-//! The behaviour of the `Echo` methods: counting, sleeping, echoing `x-echo-*`
-//! metadata, and answering with the echoed message(s) or the requested error
-//! status.
+//! The behaviour of the `Echo` methods: counting, waiting at the gate
+//! (see [`Counters::hold`]), sleeping, echoing `x-echo-*` metadata, and
+//! answering with the echoed message(s) or the requested error status.
 //!
 //! Streaming responses are produced lazily, one message each time tonic polls
 //! for the next (which it only does when HTTP/2 flow control has room), so a
@@ -18,8 +18,8 @@ use tonic::codegen::BoxStream;
 use tonic::metadata::MetadataMap;
 use tonic::{Code, Request, Response, Status, Streaming};
 
-use crate::counters::{CallGuard, Counters};
-use crate::echo::{EchoRequest, EchoResponse, StreamRequest};
+use crate::peer::counters::{CallGuard, Counters};
+use crate::peer::echo::{EchoRequest, EchoResponse, StreamRequest};
 
 /// Prefix of the request metadata keys that are echoed back.
 const ECHO_PREFIX: &str = "x-echo-";
@@ -40,12 +40,13 @@ pub(crate) fn echo_headers(headers: &HeaderMap) -> HeaderMap {
 /// The `x-echo-*` entries go into the response's initial metadata on success,
 /// or into the status's metadata (trailers-only response) on failure. The
 /// copy into the trailers of a successful response is done by the service
-/// (see `crate::trailers`), since a tonic handler cannot set those.
+/// (see `crate::peer::trailers`), since a tonic handler cannot set those.
 pub(crate) async fn unary(
     counters: Counters,
     request: Request<EchoRequest>,
 ) -> Result<Response<EchoResponse>, Status> {
     let guard = counters.start_call();
+    counters.pass_gate().await;
     let echoed = echo_headers(request.metadata().as_ref());
     let request = request.into_inner();
 
@@ -122,6 +123,7 @@ pub(crate) async fn server_stream(
     }
 
     let guard = counters.start_call();
+    counters.pass_gate().await;
     let echoed = echo_headers(request.metadata().as_ref());
     let state = State {
         request: request.into_inner(),
@@ -175,6 +177,7 @@ pub(crate) async fn client_stream(
     request: Request<Streaming<EchoRequest>>,
 ) -> Result<Response<EchoResponse>, Status> {
     let guard = counters.start_call();
+    counters.pass_gate().await;
     let echoed = echo_headers(request.metadata().as_ref());
     let mut requests = request.into_inner();
 
@@ -228,6 +231,7 @@ pub(crate) async fn bidi(
     }
 
     let guard = counters.start_call();
+    counters.pass_gate().await;
     let echoed = echo_headers(request.metadata().as_ref());
     let state = State {
         requests: request.into_inner(),
