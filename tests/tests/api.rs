@@ -1,5 +1,5 @@
 //! The low-level call API and the public types: a listener that panics
-//! closes its call instead of stranding the caller (design rule 6), and
+//! closes its call instead of stranding the caller (rule 6), and
 //! the auto traits the public types promise.
 
 use std::sync::{Arc, Mutex};

@@ -1,4 +1,4 @@
-//! Deadlines (design rule 4): a deadline is fresh for every call, and it
+//! Deadlines (rule 4): a deadline is fresh for every call, and it
 //! ends a call whatever the call is waiting for — a slow (held) handler, a
 //! connection that never comes, a stream mid-way — and the server hears of
 //! it.

@@ -1,4 +1,4 @@
-//! The deadline is a backstop nothing can disable (design rules 9-11),
+//! The deadline is a backstop nothing can disable (rules 9-11),
 //! checked as a property over generated server behaviours.
 //!
 //! Each generated script is one call of one kind (blocking unary, future
