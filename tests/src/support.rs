@@ -113,6 +113,19 @@ pub fn channel_to(url: impl Into<String>) -> Channel {
     Channel::builder(url).build().expect("valid target")
 }
 
+/// A channel to `url` that is READY: one call went through it, so the next
+/// call is a real stream at once, not a pending call.
+///
+/// # Panics
+/// If the target is invalid or the warming call fails.
+pub fn ready_channel_to(url: impl Into<String>) -> Channel {
+    let channel = channel_to(url);
+    if let Err(status) = call_unary(&channel, "warm") {
+        panic!("warming the channel failed: {status}");
+    }
+    channel
+}
+
 /// One blocking `Echo/Unary` call of [`hello`]`(message)` on `channel`,
 /// bounded by [`CALL_BOUND`].
 pub fn call_unary(channel: &Channel, message: &str) -> Result<EchoResponse, Status> {

@@ -9,15 +9,15 @@ use futures::StreamExt;
 use switchboard::call::ClientCall;
 use switchboard::executor::ThreadlessExecutor;
 use switchboard::stub::{
-    async_server_streaming_call, blocking_bidi_streaming_call, blocking_client_streaming_call,
-    blocking_server_streaming_call, blocking_unary_call, future_unary_call,
+    async_server_streaming_call, blocking_bidi_streaming_call, blocking_server_streaming_call,
+    blocking_unary_call, future_unary_call,
 };
 use switchboard::{CallOptions, Code, Metadata};
 use switchboard_tests::TonicServer;
 use switchboard_tests::echo::EchoRequest;
 use switchboard_tests::listener::Recorder;
-use switchboard_tests::methods::{BIDI, CLIENT_STREAM, SERVER_STREAM, UNARY};
-use switchboard_tests::support::{channel_to, hello, stream_of};
+use switchboard_tests::methods::{BIDI, SERVER_STREAM, UNARY};
+use switchboard_tests::support::{channel_to, hello, ready_channel_to, stream_of};
 
 #[test]
 fn dropped_future_cancels_on_the_server() {
@@ -72,15 +72,7 @@ fn dropping_a_stream_mid_way_cancels_on_the_server() {
 #[test]
 fn dropping_a_call_made_by_hand_cancels_it_on_the_server() {
     let server = TonicServer::start();
-    let channel = channel_to(server.url());
-    // Warm the channel so the call below is a real stream at once.
-    blocking_client_streaming_call(
-        &channel,
-        &CLIENT_STREAM,
-        &CallOptions::new(),
-        [hello("warm")],
-    )
-    .unwrap();
+    let channel = ready_channel_to(server.url());
     let executor = ThreadlessExecutor::new();
     let call = channel.new_call(&SERVER_STREAM, &CallOptions::new(), executor.clone());
     let recorder = Recorder::new();

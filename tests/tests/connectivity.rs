@@ -18,7 +18,7 @@ use switchboard_tests::methods::{SERVER_STREAM, UNARY};
 use switchboard_tests::mock::{MockServer, RawFrame, grpc_frame, grpc_prefix, raw_frame};
 use switchboard_tests::support::{
     GRPC, assert_status, bounded, call_unary, channel_to, fast_backoff, hello, one_worker_runtime,
-    reply, reply_with_payload, stream_of,
+    ready_channel_to, reply, reply_with_payload, stream_of,
 };
 use switchboard_tests::wait::{WAIT_LIMIT, poll_until, wait_for_state};
 use switchboard_tests::{TonicServer, free_port};
@@ -186,11 +186,8 @@ fn call_before_the_server_listens() {
 #[test]
 fn server_killed_mid_call_is_unavailable_not_a_hang() {
     let server = TonicServer::start();
-    let channel = channel_to(server.url());
-    // Warm the channel: on a READY channel the request goes out at once, even
-    // though the future below is never polled. (On a cold channel its
-    // buffered request is replayed on the caller's executor, when polled.)
-    blocking_unary_call(&channel, &UNARY, &CallOptions::new(), hello("warm")).unwrap();
+    // READY, so the call below is a real stream at once.
+    let channel = ready_channel_to(server.url());
     // The call stays in the server's handler until the kill.
     server.hold();
     let future = future_unary_call(&channel, &UNARY, &CallOptions::new(), hello("held"));

@@ -9,28 +9,18 @@ use std::time::Duration;
 
 use switchboard::call::ClientCall;
 use switchboard::executor::ThreadlessExecutor;
-use switchboard::stub::{
-    blocking_client_streaming_call, blocking_server_streaming_call, blocking_unary_call,
-};
+use switchboard::stub::{blocking_server_streaming_call, blocking_unary_call};
 use switchboard::{CallOptions, Channel, Metadata};
 use switchboard_tests::TonicServer;
 use switchboard_tests::echo::EchoRequest;
 use switchboard_tests::listener::Recorder;
 use switchboard_tests::methods::{CLIENT_STREAM, SERVER_STREAM, UNARY};
-use switchboard_tests::support::{channel_to, hello, stream_of};
+use switchboard_tests::support::{hello, ready_channel_to, stream_of};
 
 #[test]
 fn outbound_sending_stops_at_the_peer_window() {
     let server = TonicServer::start();
-    let channel = channel_to(server.url());
-    // Warm the channel so the call below is a real stream at once.
-    blocking_client_streaming_call(
-        &channel,
-        &CLIENT_STREAM,
-        &CallOptions::new(),
-        [hello("warm")],
-    )
-    .unwrap();
+    let channel = ready_channel_to(server.url());
     let executor = ThreadlessExecutor::new();
     let call = channel.new_call(&CLIENT_STREAM, &CallOptions::new(), executor.clone());
     let recorder = Recorder::new();
