@@ -25,7 +25,7 @@ use crate::channel::backoff::Backoff;
 use crate::channel::call::ChannelCall;
 use crate::channel::connection::{ChannelEvents, Connection, Connector, NextReady};
 use crate::channel::pending::Pending;
-use crate::channel::state::{Locked, State};
+use crate::channel::state::{Locked, State, lock_state};
 use crate::channel::usage::{InUse, Usage, Used};
 use crate::codec::Codec;
 use crate::compression::Encoding;
@@ -33,7 +33,7 @@ use crate::executor::ThreadlessExecutor;
 use crate::method::{MethodDescriptor, MethodKind};
 use crate::options::CallOptions;
 use crate::status::Status;
-use crate::sync::{Mutex, lock};
+use crate::sync::Mutex;
 use crate::transport::Address;
 
 /// A channel's shared insides, generic over how it connects.
@@ -82,7 +82,7 @@ impl<K: Connector> Core<K> {
     /// The state users see; with `try_to_connect`, an IDLE channel starts
     /// connecting.
     pub(crate) fn connectivity(self: &Arc<Self>, try_to_connect: bool) -> ConnectivityState {
-        let mut locked = lock(&self.state);
+        let mut locked = lock_state(&self.state);
         if try_to_connect && matches!(locked.state, State::Idle) {
             self.start_connecting(&mut locked);
         }
@@ -137,7 +137,7 @@ impl<K: Connector> Core<K> {
             ),
             wait_for_ready,
         };
-        let mut locked = lock(&self.state);
+        let mut locked = lock_state(&self.state);
         // Counted under the state lock, so the idle timer (which decides
         // under it too) never drops a connection a call is picking.
         let in_use = InUse::new(self.clone());
@@ -190,13 +190,13 @@ impl<K: Connector> Core<K> {
         let runtime = match self.runtime() {
             Ok(runtime) => runtime,
             Err(error) => {
-                locked.state = State::TransientFailure { error };
+                locked.set_state(State::TransientFailure { error });
                 return;
             }
         };
-        locked.state = State::Connecting {
+        locked.set_state(State::Connecting {
             after_failure: None,
-        };
+        });
         if !locked.idle_timer_running {
             locked.idle_timer_running = true;
             runtime.spawn(Self::idle_timer(Arc::downgrade(self)));
@@ -209,14 +209,14 @@ impl<K: Connector> Core<K> {
     /// idle) drops the connection instead.
     pub(crate) fn on_connected(&self, id: u64, connection: K::Connection) {
         let (pending, waiters) = {
-            let mut locked = lock(&self.state);
+            let mut locked = lock_state(&self.state);
             if !matches!(locked.state, State::Connecting { .. }) {
                 return;
             }
-            locked.state = State::Ready {
+            locked.set_state(State::Ready {
                 id,
                 connection: connection.clone(),
-            };
+            });
             locked.backoff.reset();
             (
                 std::mem::take(&mut locked.pending),
@@ -237,13 +237,13 @@ impl<K: Connector> Core<K> {
     /// moved on and should stop trying.
     pub(crate) fn on_connect_failed(&self, status: Status) -> Option<Duration> {
         let (fail_fast, fail_waiters, delay) = {
-            let mut locked = lock(&self.state);
+            let mut locked = lock_state(&self.state);
             if !matches!(locked.state, State::Connecting { .. }) {
                 return None;
             }
-            locked.state = State::TransientFailure {
+            locked.set_state(State::TransientFailure {
                 error: status.clone(),
-            };
+            });
             let (wait, fail): (Vec<_>, Vec<_>) = std::mem::take(&mut locked.pending)
                 .into_iter()
                 .partition(|p| p.wait_for_ready());
@@ -274,12 +274,12 @@ impl<K: Connector> Core<K> {
     /// the backoff elapsed. Returns the next attempt's connect timeout, or
     /// `None` if the channel moved on (idle, shut down).
     pub(crate) fn begin_retry(&self) -> Option<Duration> {
-        let mut locked = lock(&self.state);
+        let mut locked = lock_state(&self.state);
         match std::mem::replace(&mut locked.state, State::Idle) {
             State::TransientFailure { error } => {
-                locked.state = State::Connecting {
+                locked.set_state(State::Connecting {
                     after_failure: Some(error),
-                };
+                });
                 Some(locked.backoff.connect_timeout())
             }
             other => {
@@ -292,10 +292,10 @@ impl<K: Connector> Core<K> {
     /// READY → IDLE: connection `id` ended. Ignored unless it is the
     /// channel's current connection.
     pub(crate) fn on_connection_closed(&self, id: u64, status: Status) {
-        let mut locked = lock(&self.state);
+        let mut locked = lock_state(&self.state);
         if matches!(locked.state, State::Ready { id: current, .. } if current == id) {
             tracing::debug!(%status, "channel's connection closed; going IDLE");
-            locked.state = State::Idle;
+            locked.set_state(State::Idle);
         }
     }
 
@@ -304,8 +304,8 @@ impl<K: Connector> Core<K> {
     /// on; the connection closes once they finish and its handles drop.
     pub(crate) fn shutdown(&self) {
         let pending = {
-            let mut locked = lock(&self.state);
-            locked.state = State::Shutdown;
+            let mut locked = lock_state(&self.state);
+            locked.set_state(State::Shutdown);
             locked.ready_waiters.clear();
             std::mem::take(&mut locked.pending)
         };
@@ -331,12 +331,12 @@ impl<K: Connector> ChannelEvents<K::Connection> for Core<K> {
     }
 
     fn next_ready(self: Arc<Self>, wait_for_ready: bool) -> NextReady<K::Connection> {
-        let mut locked = lock(&self.state);
+        let mut locked = lock_state(&self.state);
         if let State::Ready { connection, .. } = &locked.state {
             if !connection.is_broken() {
                 return Err(Ok(connection.clone()));
             }
-            locked.state = State::Idle;
+            locked.set_state(State::Idle);
         }
         match locked.state {
             State::Shutdown => return Err(Err(Status::unavailable("channel was shut down"))),

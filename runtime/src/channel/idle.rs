@@ -13,8 +13,7 @@ use std::sync::Weak;
 
 use crate::channel::connection::Connector;
 use crate::channel::core::Core;
-use crate::channel::state::State;
-use crate::sync::lock;
+use crate::channel::state::{State, lock_state};
 
 impl<K: Connector> Core<K> {
     /// Returns the channel to IDLE after its idle timeout with no call in use.
@@ -29,14 +28,14 @@ impl<K: Connector> Core<K> {
                 // Decided under the state lock, which `new_call` holds while
                 // it counts a call in use and picks the connection: a call
                 // either counts here, or finds the channel IDLE.
-                let mut locked = lock(&core.state);
+                let mut locked = lock_state(&core.state);
                 match core.usage.idle_for() {
                     Some(idle) if idle >= timeout => match locked.state {
                         State::Ready { .. } | State::TransientFailure { .. }
                             if locked.pending.iter().all(|p| !p.is_waiting()) =>
                         {
                             tracing::debug!("channel idle for {timeout:?}; going IDLE");
-                            locked.state = State::Idle;
+                            locked.set_state(State::Idle);
                             locked.pending.clear();
                             locked.idle_timer_running = false;
                             return;

@@ -17,12 +17,16 @@
 //!   through (to the channel as `ChannelEvents`);
 //! - `pending`: calls waiting for a connection, and retried calls waiting
 //!   for the next one;
+//! - `watch`: who waits for the reported state to change (the one place
+//!   they are notified), and the future they wait on;
 //! - `state`: the connectivity state machine's states and what the lock
 //!   holds (the diagram is on `State`);
 //! - `core`: the shared insides, generic over the connector: where a new
 //!   call goes, and the state transitions;
 //! - `connect`: the connect loop (`Core::connect_loop`);
 //! - `idle`: the idle timer (`Core::idle_timer`);
+//! - `wait`: waiting for a state change or for READY (`Core::watch`,
+//!   `Core::ready`), with a deadline timer on the channel's runtime;
 //! - `h2`: the HTTP/2 `Connector` / `Connection`;
 //! - `builder`: [`ChannelBuilder`], the settings and their checks;
 //! - this file: [`Channel`], the public handle on a `Core<H2Connector>`.
@@ -51,6 +55,11 @@
 //!   connects, shuts down, or the idle timeout passes with no call in use.
 //! - A READY channel with no call in use for the idle timeout closes its
 //!   connection and returns to IDLE.
+//! - Every change of the reported state wakes the waiters of
+//!   [`Channel::wait_for_state_change`] / [`Channel::state_changed`]; each
+//!   hears the first state reported after it began to wait.
+//!   [`Channel::wait_for_ready`] / [`Channel::ready`] connect and wait for
+//!   READY.
 //!
 //! Its connections, timers and response readers run on a tokio runtime: its
 //! own shared one (see `rt`) or a `Handle` the user passes. Callers never need
@@ -70,11 +79,17 @@ pub(crate) mod target;
 #[cfg(all(test, not(switchboard_loom)))]
 mod tests;
 mod usage;
+mod wait;
+mod watch;
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use crate::codec::Codec;
+use crate::deadline::Deadline;
 use crate::executor::ThreadlessExecutor;
 use crate::method::MethodDescriptor;
 use crate::options::CallOptions;
@@ -83,6 +98,7 @@ use crate::sync::lock;
 
 use self::core::Core;
 use self::h2::H2Connector;
+use self::watch::{Outcome, Watch, block_on};
 
 pub use backoff::BackoffConfig;
 pub use builder::ChannelBuilder;
@@ -102,6 +118,20 @@ pub enum ConnectivityState {
     TransientFailure,
     /// The channel was shut down; every call fails.
     Shutdown,
+}
+
+impl fmt::Display for ConnectivityState {
+    /// gRPC's name for the state: `IDLE`, `CONNECTING`, `READY`,
+    /// `TRANSIENT_FAILURE` or `SHUTDOWN`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ConnectivityState::Idle => "IDLE",
+            ConnectivityState::Connecting => "CONNECTING",
+            ConnectivityState::Ready => "READY",
+            ConnectivityState::TransientFailure => "TRANSIENT_FAILURE",
+            ConnectivityState::Shutdown => "SHUTDOWN",
+        })
+    }
 }
 
 /// A virtual connection to one gRPC target. Cheap to clone; one channel
@@ -163,6 +193,142 @@ impl Channel {
         self.inner.connectivity(try_to_connect)
     }
 
+    /// Starts connecting if the channel is IDLE, as
+    /// [`state(true)`](Channel::state) does; otherwise does nothing. Returns
+    /// at once: see [`wait_for_ready`](Channel::wait_for_ready) to wait.
+    pub fn connect(&self) {
+        self.inner.connectivity(true);
+    }
+
+    /// Waits until the channel reports a state other than `from`, or until
+    /// `deadline`: `Some(state)` with the first state reported after the
+    /// wait began (at once if the channel already reports another state),
+    /// or `None` if the deadline came first. Blocks this thread; needs no
+    /// async runtime. grpc-go's `WaitForStateChange`, with the new state.
+    ///
+    /// Every change of the reported state is seen by a waiter registered
+    /// when it happens, even if the channel moves on before the waiter
+    /// runs: to follow each transition, pass the state returned as the next
+    /// `from`. States are reported as [`state`](Channel::state) reports
+    /// them: a reconnect attempt after a failure is still
+    /// TRANSIENT_FAILURE.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use switchboard::{Channel, ConnectivityState, Deadline};
+    ///
+    /// // Nothing listens on port 1: the attempt fails.
+    /// let channel = Channel::builder("http://127.0.0.1:1").build()?;
+    /// let deadline = Deadline::after(Duration::from_secs(30));
+    /// channel.connect();
+    /// let mut state = channel.state(false);
+    /// while state != ConnectivityState::TransientFailure {
+    ///     // CONNECTING, then TRANSIENT_FAILURE.
+    ///     state = channel
+    ///         .wait_for_state_change(state, deadline)
+    ///         .expect("a change before the deadline");
+    /// }
+    ///
+    /// // No change before the deadline: `None`.
+    /// let soon = Deadline::after(Duration::from_millis(10));
+    /// channel.shutdown();
+    /// assert_eq!(channel.wait_for_state_change(ConnectivityState::Shutdown, soon), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn wait_for_state_change(
+        &self,
+        from: ConnectivityState,
+        deadline: Deadline,
+    ) -> Option<ConnectivityState> {
+        match block_on(self.inner.watch(from, Some(deadline))) {
+            Outcome::Changed { to, .. } => Some(to),
+            Outcome::TimedOut | Outcome::Abandoned => None,
+        }
+    }
+
+    /// A future for the first state the channel reports other than `from`
+    /// (ready at once if it already reports another state): the async form
+    /// of [`wait_for_state_change`](Channel::wait_for_state_change), without
+    /// a deadline (race it against a timer of your executor for one).
+    ///
+    /// The wait begins when this is called, not when the future is first
+    /// polled: a change in between is not lost. It runs on any executor;
+    /// no tokio context is needed. If every handle on the channel is
+    /// dropped, it resolves to SHUTDOWN.
+    ///
+    /// ```
+    /// use switchboard::{Channel, ConnectivityState};
+    ///
+    /// let channel = Channel::builder("http://127.0.0.1:1").build()?;
+    /// let changed = channel.state_changed(ConnectivityState::Idle);
+    /// channel.connect();
+    /// // Any executor: here, `futures`' `block_on`.
+    /// let state = futures::executor::block_on(changed);
+    /// assert_eq!(state, ConnectivityState::Connecting);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn state_changed(&self, from: ConnectivityState) -> StateChanged {
+        StateChanged {
+            from,
+            watch: self.inner.watch(from, None),
+        }
+    }
+
+    /// Connects (if IDLE) and waits until the channel is READY or
+    /// `deadline` passes, blocking this thread: for programs that should
+    /// fail at start-up when the server is down.
+    ///
+    /// `Ok(())` once READY (at once if it is). Otherwise a DEADLINE_EXCEEDED
+    /// status whose message names the last connection error seen during
+    /// the wait (also its [`source`](std::error::Error::source)), or
+    /// UNAVAILABLE if the channel is shut down. A channel that goes IDLE
+    /// meanwhile is asked to connect again.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use switchboard::{Channel, Code, Deadline};
+    ///
+    /// // Nothing listens on port 1: the wait ends at the deadline. Its
+    /// // message names why the channel could not connect ("... last
+    /// // connection error: UNAVAILABLE: ... Connection refused ...").
+    /// let channel = Channel::builder("http://127.0.0.1:1").build()?;
+    /// let status = channel
+    ///     .wait_for_ready(Deadline::after(Duration::from_millis(300)))
+    ///     .unwrap_err();
+    /// assert_eq!(status.code(), Code::DeadlineExceeded);
+    ///
+    /// channel.shutdown();
+    /// let status = channel
+    ///     .wait_for_ready(Deadline::after(Duration::from_secs(5)))
+    ///     .unwrap_err();
+    /// assert_eq!(status.code(), Code::Unavailable);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn wait_for_ready(&self, deadline: Deadline) -> Result<(), Status> {
+        block_on(self.inner.ready(deadline))
+    }
+
+    /// The async form of [`wait_for_ready`](Channel::wait_for_ready): a
+    /// future that connects (if IDLE) and resolves once the channel is
+    /// READY, or with the same errors. Runs on any executor; no tokio
+    /// context is needed. It does nothing until polled.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use switchboard::{Channel, Code, Deadline};
+    ///
+    /// let channel = Channel::builder("http://127.0.0.1:1").build()?;
+    /// let ready = channel.ready(Deadline::after(Duration::from_millis(300)));
+    /// let status = futures::executor::block_on(ready).unwrap_err();
+    /// assert_eq!(status.code(), Code::DeadlineExceeded);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn ready(&self, deadline: Deadline) -> WaitForReady {
+        WaitForReady {
+            future: Box::pin(self.inner.ready(deadline)),
+        }
+    }
+
     /// Shuts the channel down: pending calls fail with UNAVAILABLE, new calls
     /// fail at once, and the connection closes once its calls finish.
     pub fn shutdown(&self) {
@@ -193,6 +359,54 @@ impl Channel {
         C: Codec<Req, Resp> + Clone,
     {
         self.inner.new_call(method, options, executor)
+    }
+}
+
+/// The future of [`Channel::state_changed`]: the first state the channel
+/// reports other than the one it was given.
+pub struct StateChanged {
+    from: ConnectivityState,
+    watch: Watch,
+}
+
+impl Future for StateChanged {
+    type Output = ConnectivityState;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<ConnectivityState> {
+        match Pin::new(&mut self.watch).poll(cx) {
+            Poll::Ready(Outcome::Changed { to, .. }) => Poll::Ready(to),
+            // Without a deadline only the waiter itself gives up, and it is
+            // this future; no other outcome can come.
+            Poll::Ready(Outcome::TimedOut | Outcome::Abandoned) => Poll::Ready(self.from),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl fmt::Debug for StateChanged {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StateChanged")
+            .field("from", &self.from)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The future of [`Channel::ready`]: `Ok(())` once the channel is READY.
+pub struct WaitForReady {
+    future: Pin<Box<dyn Future<Output = Result<(), Status>> + Send>>,
+}
+
+impl Future for WaitForReady {
+    type Output = Result<(), Status>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Status>> {
+        self.future.as_mut().poll(cx)
+    }
+}
+
+impl fmt::Debug for WaitForReady {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitForReady").finish_non_exhaustive()
     }
 }
 

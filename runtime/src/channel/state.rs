@@ -7,15 +7,23 @@
 //! only the lock, dropping a broken connection, is here. The pending calls
 //! and ready waiters are `pending`'s types; the connect loop, `connect`'s.
 //!
+//! Every transition goes through [`Locked::set_state`], and the lock is
+//! taken with [`lock_state`]: both tell `watch`'s [`Watchers`] the reported
+//! state, and the guard wakes the waiters it resolved once it unlocks.
+//!
 //! Must not: call user code or start a call while holding the lock (rule
 //! 7): the transitions (here and in `core`) collect what to activate or
 //! fail and do it after.
+
+use std::task::Waker;
 
 use crate::channel::ConnectivityState;
 use crate::channel::backoff::Backoff;
 use crate::channel::connection::Connection;
 use crate::channel::pending::{PendingCall, ReadyWaiter};
+use crate::channel::watch::Watchers;
 use crate::status::Status;
+use crate::sync::{Mutex, MutexGuard, lock};
 
 /// A channel's connectivity state and what it holds in it.
 ///
@@ -80,6 +88,18 @@ impl<C> State<C> {
             State::Shutdown => ConnectivityState::Shutdown,
         }
     }
+
+    /// The connection error this state carries: the last failed attempt's,
+    /// in TRANSIENT_FAILURE (also while reconnecting after it).
+    pub(crate) fn error(&self) -> Option<&Status> {
+        match self {
+            State::TransientFailure { error }
+            | State::Connecting {
+                after_failure: Some(error),
+            } => Some(error),
+            _ => None,
+        }
+    }
 }
 
 /// Everything under a channel's state lock.
@@ -98,6 +118,8 @@ pub(crate) struct Locked<C> {
     pub(crate) next_connection_id: u64,
     /// Whether an idle timer task is running.
     pub(crate) idle_timer_running: bool,
+    /// Who waits for the reported state to change.
+    pub(crate) watchers: Watchers,
 }
 
 impl<C> Locked<C> {
@@ -110,7 +132,71 @@ impl<C> Locked<C> {
             backoff,
             next_connection_id: 0,
             idle_timer_running: false,
+            watchers: Watchers::new(),
         }
+    }
+
+    /// A transition: the state becomes `state`, and its watchers hear of
+    /// it if the reported state changed (woken when the lock is released).
+    pub(crate) fn set_state(&mut self, state: State<C>) {
+        self.state = state;
+        self.observe();
+    }
+
+    /// Tells the watchers the reported state (nothing happens unless it
+    /// changed since they last heard).
+    fn observe(&mut self) {
+        self.watchers
+            .observe(self.state.reported(), self.state.error());
+    }
+}
+
+/// The channel's state lock, held: on release it tells the watchers the
+/// reported state (a transition that bypassed [`Locked::set_state`] is
+/// still seen) and wakes those it resolved, after unlocking (rule 7).
+pub(crate) struct StateLock<'a, C> {
+    // Fields drop in order after `drop`: the lock first, then the wakers.
+    guard: MutexGuard<'a, Locked<C>>,
+    wake: WakeOnDrop,
+}
+
+/// Wakers to wake when dropped (after the lock is released).
+struct WakeOnDrop(Vec<Waker>);
+
+impl Drop for WakeOnDrop {
+    fn drop(&mut self) {
+        for waker in self.0.drain(..) {
+            waker.wake();
+        }
+    }
+}
+
+/// Locks a channel's state (see [`StateLock`]).
+pub(crate) fn lock_state<C>(mutex: &Mutex<Locked<C>>) -> StateLock<'_, C> {
+    StateLock {
+        guard: lock(mutex),
+        wake: WakeOnDrop(Vec::new()),
+    }
+}
+
+impl<C> std::ops::Deref for StateLock<'_, C> {
+    type Target = Locked<C>;
+
+    fn deref(&self) -> &Locked<C> {
+        &self.guard
+    }
+}
+
+impl<C> std::ops::DerefMut for StateLock<'_, C> {
+    fn deref_mut(&mut self) -> &mut Locked<C> {
+        &mut self.guard
+    }
+}
+
+impl<C> Drop for StateLock<'_, C> {
+    fn drop(&mut self) {
+        self.guard.observe();
+        self.wake.0 = self.guard.watchers.take_wakers();
     }
 }
 
@@ -121,7 +207,7 @@ impl<C: Connection> Locked<C> {
         if let State::Ready { connection, .. } = &self.state
             && connection.is_broken()
         {
-            self.state = State::Idle;
+            self.set_state(State::Idle);
         }
     }
 }

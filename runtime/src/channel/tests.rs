@@ -19,8 +19,10 @@ use crate::channel::backoff::{Backoff, BackoffConfig};
 use crate::channel::call::ChannelCall;
 use crate::channel::connection::{ChannelLink, Connection, Connector};
 use crate::channel::core::Core;
+use crate::channel::watch::{Outcome, Watch};
 use crate::channel::{ConnectivityState, ConnectivityState::*};
 use crate::codec::ProstCodec;
+use crate::deadline::Deadline;
 use crate::executor::ThreadlessExecutor;
 use crate::metadata::Metadata;
 use crate::method::{MethodDescriptor, MethodKind};
@@ -563,4 +565,164 @@ async fn retried_calls_wait_for_the_next_ready_connection() {
             "channel was shut down"
         );
     }
+}
+
+/// The deadline `timeout` from now on tokio's (paused) clock, which the
+/// deadline timers sleep on.
+fn deadline_in(timeout: Duration) -> Deadline {
+    Deadline::at((tokio::time::Instant::now() + timeout).into_std())
+}
+
+/// The state a watch resolved with, or `None` if it is still waiting.
+fn changed(watch: &mut Watch) -> Option<(ConnectivityState, Option<Status>)> {
+    match watch.now_or_never()? {
+        Outcome::Changed { to, error } => Some((to, error)),
+        other => panic!("the watch ended without a change: {other:?}"),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_watcher_sees_every_reported_transition_in_order() {
+    let mut h = Harness::with_defaults();
+    let mut seen = Vec::new();
+
+    // IDLE → CONNECTING.
+    let mut watch = h.core.watch(Idle, None);
+    assert!(changed(&mut watch).is_none(), "nothing changed yet");
+    h.core.connectivity(true);
+    seen.push(changed(&mut watch).expect("CONNECTING"));
+
+    // CONNECTING → TRANSIENT_FAILURE, with the attempt's error.
+    let mut watch = h.core.watch(Connecting, None);
+    h.next_attempt()
+        .await
+        .fail(Status::unavailable("connection refused"));
+    settle().await;
+    seen.push(changed(&mut watch).expect("TRANSIENT_FAILURE"));
+
+    // TRANSIENT_FAILURE → CONNECTING after the backoff: still reported as
+    // TRANSIENT_FAILURE (sticky), so no change to hear of.
+    let mut watch = h.core.watch(TransientFailure, None);
+    let retry = h.next_attempt().await;
+    assert_eq!(h.reported(), TransientFailure);
+    assert!(
+        changed(&mut watch).is_none(),
+        "a sticky failure is no change"
+    );
+
+    // CONNECTING (reported TRANSIENT_FAILURE) → READY.
+    let connection = FakeConnection::new("one");
+    let link = retry.succeed(&connection);
+    settle().await;
+    seen.push(changed(&mut watch).expect("READY"));
+
+    // READY → IDLE (connection lost) → SHUTDOWN.
+    let mut watch = h.core.watch(Ready, None);
+    link.closed(Status::unavailable("connection reset"));
+    seen.push(changed(&mut watch).expect("IDLE"));
+    let mut watch = h.core.watch(Idle, None);
+    h.core.shutdown();
+    seen.push(changed(&mut watch).expect("SHUTDOWN"));
+
+    let states: Vec<ConnectivityState> = seen.iter().map(|(state, _)| *state).collect();
+    assert_eq!(
+        states,
+        [Connecting, TransientFailure, Ready, Idle, Shutdown]
+    );
+    let errors: Vec<Option<&str>> = seen
+        .iter()
+        .map(|(_, error)| error.as_ref().map(|e| e.message()))
+        .collect();
+    assert_eq!(
+        errors,
+        [None, Some("connection refused"), None, None, None],
+        "TRANSIENT_FAILURE carries its error"
+    );
+
+    // SHUTDOWN is final: a watch from it waits until its deadline.
+    let deadline = deadline_in(Duration::from_secs(5));
+    let outcome = h.core.watch(Shutdown, Some(deadline)).await;
+    assert!(matches!(outcome, Outcome::TimedOut), "{outcome:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_watcher_hears_the_first_change_even_if_the_channel_moves_on() {
+    let mut h = Harness::with_defaults();
+    h.core.connectivity(true);
+    let connection = FakeConnection::new("one");
+    h.next_attempt().await.succeed(&connection);
+    settle().await;
+
+    // A broken connection: the next call takes the channel READY → IDLE →
+    // CONNECTING under one lock. The watcher hears IDLE; a watch from IDLE
+    // then hears CONNECTING at once.
+    let mut watch = h.core.watch(Ready, None);
+    connection.set_broken();
+    let _call = h.call(true);
+    assert_eq!(h.reported(), Connecting);
+    assert_eq!(changed(&mut watch).map(|(state, _)| state), Some(Idle));
+    let mut watch = h.core.watch(Idle, None);
+    assert_eq!(
+        changed(&mut watch).map(|(state, _)| state),
+        Some(Connecting)
+    );
+
+    // A watch dropped before the change is forgotten; the others are told.
+    let dropped = h.core.watch(Connecting, None);
+    let mut kept = h.core.watch(Connecting, None);
+    drop(dropped);
+    h.core.shutdown();
+    assert_eq!(changed(&mut kept).map(|(state, _)| state), Some(Shutdown));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dropped_channel_tells_its_watchers_shutdown() {
+    let h = Harness::with_defaults();
+    let watch = h.core.watch(Idle, None);
+    drop(h);
+    assert!(matches!(watch.await, Outcome::Changed { to: Shutdown, .. }));
+}
+
+#[tokio::test(start_paused = true)]
+async fn ready_connects_and_waits_naming_the_last_error_at_its_deadline() {
+    let mut h = Harness::with_defaults();
+
+    // Nothing connects before the deadline: DEADLINE_EXCEEDED, naming the
+    // failed attempt's error (while a retry hangs).
+    let ready = tokio::spawn(h.core.ready(deadline_in(Duration::from_secs(60))));
+    h.next_attempt()
+        .await
+        .fail(Status::unavailable("connection refused"));
+    let _hanging_retry = h.next_attempt().await;
+    let status = ready.await.unwrap().unwrap_err();
+    assert_eq!(status.code(), Code::DeadlineExceeded, "{status}");
+    assert!(
+        status
+            .message()
+            .contains("last connection error: UNAVAILABLE: connection refused"),
+        "{status}"
+    );
+    assert!(std::error::Error::source(&status).is_some());
+    drop(_hanging_retry);
+    settle().await;
+
+    // A channel that connects: `Ok` once READY.
+    let mut h = Harness::with_defaults();
+    let ready = tokio::spawn(h.core.ready(deadline_in(Duration::from_secs(60))));
+    let attempt = h.next_attempt().await;
+    assert_eq!(h.reported(), Connecting, "waiting for READY connects");
+    let connection = FakeConnection::new("one");
+    attempt.succeed(&connection);
+    ready.await.unwrap().expect("READY");
+    // At once when READY.
+    let at_once = h.core.ready(deadline_in(Duration::from_secs(1)));
+    assert!(matches!(at_once.now_or_never(), Some(Ok(()))));
+
+    // Shutdown ends a wait with UNAVAILABLE.
+    let h = Harness::with_defaults();
+    let mut ready = Box::pin(h.core.ready(deadline_in(Duration::from_secs(60))));
+    assert!((&mut ready).now_or_never().is_none());
+    h.core.shutdown();
+    let status = ready.await.unwrap_err();
+    assert_eq!(status.code(), Code::Unavailable, "{status}");
 }
