@@ -22,9 +22,9 @@
 //! are: `unary`, `streaming`, `metadata`, `status`, `framing`,
 //! `compression`, `flow_control` (and `flow_control_memory`, alone in its
 //! process), `concurrency`, `deadlines`, `cancellation`, `reset`, `goaway`,
-//! `connectivity`, `watch` and `api`; `hardening` holds the issue-10 regressions,
-//! `every_call_ends` the deadline property test, `loom_models` the runtime's
-//! model checks. Tests wait on signals (the peer's counters and hold gate,
+//! `connectivity`, `watch` and `api`; `hardening` holds the issue-10
+//! regressions, `every_call_ends` the deadline property test, `loom_models`
+//! the runtime's model checks. Tests wait on signals (the peer's counters and hold gate,
 //! the mock's log, a listener's record), never on a fixed sleep.
 
 pub mod listener;
