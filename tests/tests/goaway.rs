@@ -102,7 +102,7 @@ fn after_a_goaway_new_calls_go_to_a_new_connection_while_old_calls_finish() {
         })
     };
     // The GOAWAY alone makes the channel connect anew, at once: the call
-    // in flight keeps it in use. No new call has been made yet.
+    // in flight keeps it in use. No new call has been made yet (rule 14).
     assert!(
         server.wait_for_connections(2, WAIT_LIMIT),
         "the channel reconnects as soon as the GOAWAY arrives"
