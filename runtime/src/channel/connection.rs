@@ -40,7 +40,8 @@ pub(crate) trait Connector: Send + Sync + Sized + 'static {
 
     /// Connects to `address`, giving up after `timeout`, and drives the
     /// connection on `runtime` from then on. The connection reports its
-    /// end, once, through `link` ([`ChannelLink::closed`]).
+    /// end, once, through `link` ([`ChannelLink::closed`]), and, before
+    /// that, that it takes no new calls ([`ChannelLink::going_away`]).
     fn connect(
         &self,
         address: &Address,
@@ -76,6 +77,11 @@ pub(crate) trait ChannelEvents<C>: Send + Sync {
     /// one, the channel goes IDLE.
     fn closed(&self, id: u64, status: Status);
 
+    /// Connection `id` takes no new calls (the server sent GOAWAY) while
+    /// its calls go on: if it is the channel's current one, new calls go to
+    /// a new connection (`channel::goaway`).
+    fn going_away(self: Arc<Self>, id: u64);
+
     /// For a transparently retried call: the ready connection if it is not
     /// broken; else a wait for the next attempt (connecting from IDLE).
     /// Fails at once on a shut-down channel.
@@ -110,6 +116,14 @@ impl<K: Connector> ChannelLink<K> {
     pub(crate) fn closed(&self, status: Status) {
         if let Some(channel) = self.channel.upgrade() {
             channel.closed(self.id, status);
+        }
+    }
+
+    /// The connection takes no new calls (GOAWAY); its calls go on. If it
+    /// is the channel's current one, new calls go to a new connection.
+    pub(crate) fn going_away(&self) {
+        if let Some(channel) = self.channel.upgrade() {
+            channel.going_away(self.id);
         }
     }
 

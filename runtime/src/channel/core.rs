@@ -323,11 +323,15 @@ impl<K: Connector> Used for Core<K> {
 }
 
 /// What the channel's connections tell it, and ask of it, through their
-/// `ChannelLink`: a close, and (for a transparent retry) the next ready
-/// connection.
+/// `ChannelLink`: a close, a GOAWAY, and (for a transparent retry) the
+/// next ready connection.
 impl<K: Connector> ChannelEvents<K::Connection> for Core<K> {
     fn closed(&self, id: u64, status: Status) {
         self.on_connection_closed(id, status);
+    }
+
+    fn going_away(self: Arc<Self>, id: u64) {
+        self.on_connection_going_away(id);
     }
 
     fn next_ready(self: Arc<Self>, wait_for_ready: bool) -> NextReady<K::Connection> {

@@ -41,6 +41,8 @@ impl Connector for H2Connector {
     ) -> impl Future<Output = Result<H2Connection, Status>> + Send {
         let on_close = link.clone();
         let on_closed = Box::new(move |status: Status| on_close.closed(status));
+        let on_goaway = link.clone();
+        let on_going_away = Box::new(move || on_goaway.going_away());
         let source: Arc<dyn ConnectionSource> = Arc::new(link);
         transport::connect(
             address,
@@ -48,6 +50,7 @@ impl Connector for H2Connector {
             timeout,
             runtime.clone(),
             on_closed,
+            on_going_away,
             Some(source),
         )
     }

@@ -71,6 +71,7 @@ pub(crate) mod call;
 mod connect;
 mod connection;
 mod core;
+mod goaway;
 mod h2;
 mod idle;
 mod pending;

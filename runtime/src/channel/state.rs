@@ -40,6 +40,9 @@ use crate::sync::{Mutex, MutexGuard, lock};
 ///   any state ──shutdown()──► Shutdown (final)
 /// ```
 ///
+/// A GOAWAY on the ready connection (`goaway`) takes the channel from
+/// `Ready` to `Connecting` at once if calls are in use, else to `Idle`.
+///
 /// TRANSIENT_FAILURE is sticky, as in grpc-java's pick_first: a reconnect
 /// attempt after a failure is `Connecting { after_failure: Some(error) }`,
 /// which users see as TRANSIENT_FAILURE and in which fail-fast calls fail at

@@ -726,3 +726,51 @@ async fn ready_connects_and_waits_naming_the_last_error_at_its_deadline() {
     let status = ready.await.unwrap_err();
     assert_eq!(status.code(), Code::Unavailable, "{status}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_goaway_moves_new_calls_off_the_connection_at_once() {
+    let mut h = Harness::with_defaults();
+    h.core.connectivity(true);
+    let first = FakeConnection::new("first");
+    let first_link = h.next_attempt().await.succeed(&first);
+    settle().await;
+    let in_flight = h.call(false);
+    assert_eq!(first.opened().len(), 1);
+
+    // With a call in use, the channel connects anew at once, before any
+    // new call asks, and the call in flight stays on the old connection.
+    first.set_broken();
+    first_link.going_away();
+    assert_eq!(h.reported(), Connecting);
+    let attempt = h.next_attempt().await;
+    let waiting = h.call(false);
+    let second = FakeConnection::new("second");
+    let second_link = attempt.succeed(&second);
+    settle().await;
+    assert_eq!(h.reported(), Ready);
+    assert_eq!((first.opened().len(), second.opened().len()), (1, 1));
+    assert!(in_flight.closed().is_none() && waiting.closed().is_none());
+    first.opened()[0].call.close(Status::ok());
+    assert_eq!(in_flight.closed().map(|s| s.code()), Some(Code::Ok));
+
+    // A late GOAWAY or close of the old connection changes nothing.
+    first_link.going_away();
+    first_link.closed(Status::unavailable("connection closed"));
+    assert_eq!(h.reported(), Ready);
+
+    // With no call in use, the channel goes IDLE and connects on the next
+    // call (as grpc-java's pick_first).
+    second.opened()[0].call.close(Status::ok());
+    assert_eq!(waiting.closed().map(|s| s.code()), Some(Code::Ok));
+    drop((in_flight, waiting));
+    second.set_broken();
+    second_link.going_away();
+    assert_eq!(h.reported(), Idle);
+    settle().await;
+    assert!(
+        h.no_attempt(),
+        "an unused channel does not reconnect by itself"
+    );
+    let _next = h.call(false);
+    assert_eq!(h.reported(), Connecting);
+}

@@ -39,6 +39,11 @@ impl Usage {
         self.last_used.store(nanos, Ordering::Relaxed);
     }
 
+    /// Whether the channel has a call in use.
+    pub(crate) fn in_use(&self) -> bool {
+        self.calls_in_use.load(Ordering::Acquire) > 0
+    }
+
     /// How long the channel has had no call in use, if it has none.
     pub(crate) fn idle_for(&self) -> Option<Duration> {
         if self.calls_in_use.load(Ordering::Acquire) > 0 {

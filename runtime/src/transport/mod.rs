@@ -5,7 +5,9 @@
 //! the task that drives the connection until it ends. A connection counts as
 //! established once the server's SETTINGS arrived (one PING round trip). It hands the channel
 //! an [`H2Connection`] that calls open streams on, and tells it once, through
-//! `on_closed`, when the connection is gone.
+//! `on_closed`, when the connection is gone, and once, through
+//! `on_going_away`, when it takes no new calls (the server sent GOAWAY, or a
+//! call found it broken; `goaway`).
 //!
 //! Every failure says which step failed ([`Origin`]): resolving the name
 //! (`Resolve`), opening the socket (`Connect`), or HTTP/2 on it (`Http2`);
@@ -32,11 +34,13 @@ use crate::status::{Origin, Status};
 use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::wake_batch;
 use error::{status_from_connect, status_from_h2_owned};
+use goaway::{GoAwayWatch, GoingAway};
 use window::StalledStreams;
 
 mod address;
 mod connection;
 pub(crate) mod error;
+mod goaway;
 mod source;
 pub(crate) mod window;
 
@@ -62,13 +66,16 @@ pub(crate) struct ConnectSettings {
 ///
 /// The whole attempt (resolve, connect, handshake) is bounded by `timeout`;
 /// running out of it fails with the origin of the step it interrupted.
-/// `on_closed` runs once, on the runtime, when the connection ends.
+/// `on_closed` runs once, on the runtime, when the connection ends;
+/// `on_going_away` at most once before that, when the connection can take
+/// no new calls (a GOAWAY arrived) while its calls go on.
 pub(crate) async fn connect(
     target: &Address,
     settings: &ConnectSettings,
     timeout: Duration,
     runtime: tokio::runtime::Handle,
     on_closed: Box<dyn FnOnce(Status) + Send>,
+    on_going_away: Box<dyn FnOnce() + Send>,
     source: Option<Arc<dyn ConnectionSource>>,
 ) -> Result<H2Connection, Status> {
     let limit = AttemptLimit {
@@ -84,14 +91,30 @@ pub(crate) async fn connect(
             let stream = limit
                 .run(Origin::Connect, connect_tcp(addrs, target))
                 .await?;
-            let handshake = handshake(stream, settings, target, runtime, on_closed, source);
+            let handshake = handshake(
+                stream,
+                settings,
+                target,
+                runtime,
+                on_closed,
+                on_going_away,
+                source,
+            );
             limit.run(Origin::Http2, handshake).await
         }
         Address::Unix(path) => {
             let stream = limit
                 .run(Origin::Connect, connect_unix(path, target))
                 .await?;
-            let handshake = handshake(stream, settings, target, runtime, on_closed, source);
+            let handshake = handshake(
+                stream,
+                settings,
+                target,
+                runtime,
+                on_closed,
+                on_going_away,
+                source,
+            );
             limit.run(Origin::Http2, handshake).await
         }
     }
@@ -191,16 +214,21 @@ async fn handshake<T>(
     target: &Address,
     runtime: tokio::runtime::Handle,
     on_closed: Box<dyn FnOnce(Status) + Send>,
+    on_going_away: Box<dyn FnOnce() + Send>,
     source: Option<Arc<dyn ConnectionSource>>,
 ) -> Result<H2Connection, Status>
 where
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    // Set on the server's GOAWAY (`goaway`), as it is read, or when a call
+    // finds the connection taking no new streams.
+    let broken = Arc::new(AtomicBool::new(false));
+    let io = GoAwayWatch::new(io, broken.clone());
     let (send, mut connection) = h2::client::Builder::new()
         .initial_window_size(settings.stream_window)
         .initial_connection_window_size(settings.connection_window)
         .enable_push(false)
-        .handshake::<T, Bytes>(io)
+        .handshake::<_, Bytes>(io)
         .await
         .map_err(|e| status_from_h2_owned(e, &format!("HTTP/2 handshake with {target}")))?;
     let authority = match &settings.authority {
@@ -209,7 +237,7 @@ where
             .map_err(|e| Status::internal(format!("invalid authority for {target}: {e}")))?,
     };
     let ping_pong = connection.ping_pong();
-    let broken = Arc::new(AtomicBool::new(false));
+    let mut going_away = GoingAway::new(broken.clone(), on_going_away);
     let broken_on_end = broken.clone();
     let stalled = Arc::new(StalledStreams::new(
         settings.connection_window,
@@ -223,7 +251,11 @@ where
                 tracing::debug!(target, "growing the connection window for stalled streams");
                 connection.set_target_window_size(target);
             }
-            wake_batch::batched(|| Pin::new(&mut connection).poll(cx))
+            let polled = wake_batch::batched(|| Pin::new(&mut connection).poll(cx));
+            if polled.is_pending() {
+                going_away.check();
+            }
+            polled
         });
         let status = match ended.await {
             Ok(()) => Status::unavailable(format!("connection to {label} closed"))

@@ -34,5 +34,5 @@ pub mod wire;
 mod payload;
 mod service;
 
-pub use server::{GracefulStop, InteropServer};
+pub use server::{GracefulStop, InteropServer, ServerSettings};
 pub use service::TestServiceImpl;

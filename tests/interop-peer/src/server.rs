@@ -50,6 +50,18 @@ pub struct InteropServer {
     serving: Option<JoinHandle<()>>,
 }
 
+/// Settings of an [`InteropServer`], for [`InteropServer::start_with`]; the
+/// default is tonic's defaults (what [`InteropServer::start_on`] uses).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ServerSettings {
+    /// How long a connection may live before the server sends it a GOAWAY
+    /// and drains it (tonic's `Server::max_connection_age`); `None`: forever.
+    pub max_connection_age: Option<Duration>,
+    /// How long a connection past its age may drain before it is closed
+    /// (tonic's `Server::max_connection_age_grace`); `None`: no limit.
+    pub max_connection_age_grace: Option<Duration>,
+}
+
 /// How a [`InteropServer::stop_gracefully`] went.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GracefulStop {
@@ -81,6 +93,12 @@ impl InteropServer {
     /// Returns once the socket is listening, or the error of binding it or
     /// building the runtime.
     pub fn start_on(addr: SocketAddr) -> io::Result<InteropServer> {
+        Self::start_with(addr, ServerSettings::default())
+    }
+
+    /// Like [`InteropServer::start_on`], with the server configured by
+    /// `settings`.
+    pub fn start_with(addr: SocketAddr, settings: ServerSettings) -> io::Result<InteropServer> {
         let listener = TcpListener::bind(addr)?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
@@ -99,7 +117,14 @@ impl InteropServer {
             }
             conn
         });
-        let router = Server::builder().add_service(test_service());
+        let mut builder = Server::builder();
+        if let Some(age) = settings.max_connection_age {
+            builder = builder.max_connection_age(age);
+        }
+        if let Some(grace) = settings.max_connection_age_grace {
+            builder = builder.max_connection_age_grace(grace);
+        }
+        let router = builder.add_service(test_service());
         let (shutdown, signal) = oneshot::channel::<()>();
         let serving = runtime.spawn(async move {
             // A dropped sender fires the signal as well; `Drop` shuts the

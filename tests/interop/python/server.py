@@ -16,11 +16,12 @@ the flag byte off the wire.
 
 Usage (the Rust side, switchboard_interop_peer::python, does this):
 
-    python server.py --port 0 --gen_dir DIR
+    python server.py --port 0 --gen_dir DIR [--option NAME=INT ...]
 
 DIR holds the stubs grpc_tools.protoc generated from tests/interop/proto
 (DIR/grpc/testing/*_pb2*.py). The first line on stdout is the bound port,
-printed once the server is serving. The server stops when its stdin reaches
+printed once the server is serving. Each `--option` is a grpcio
+channel argument for the server, e.g. `grpc.max_connection_age_ms=500`. The server stops when its stdin reaches
 EOF, so it never outlives the process that started it.
 
 A line `stop GRACE` on stdin (GRACE in seconds) stops it gracefully instead:
@@ -184,10 +185,21 @@ def main():
     parser.add_argument(
         "--use_tls", default="false", choices=["false"], help="only plaintext is supported"
     )
+    parser.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="NAME=INT",
+        help="a grpcio channel argument for the server, e.g. grpc.max_connection_age_ms=500",
+    )
     args = parser.parse_args()
+    options = []
+    for option in args.option:
+        name, _, value = option.partition("=")
+        options.append((name, int(value)))
 
     import_stubs(args.gen_dir)
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=32))
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=32), options=options)
     test_pb2_grpc.add_TestServiceServicer_to_server(TestService(), server)
     port = server.add_insecure_port("%s:%d" % (args.host, args.port))
     if port == 0:

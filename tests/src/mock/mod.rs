@@ -143,6 +143,15 @@ impl MockServer {
         self.log.lock().connections
     }
 
+    /// Waits up to `timeout` until at least `n` TCP connections were
+    /// accepted (woken by the accept loop, no polling); returns whether
+    /// that happened.
+    pub fn wait_for_connections(&self, n: usize, timeout: Duration) -> bool {
+        self.log
+            .wait_until(timeout, |state| (state.connections >= n).then_some(()))
+            .is_some()
+    }
+
     /// Waits up to `timeout` for the client to reset a stream (RST_STREAM)
     /// and returns the first reset's reason, or `None` if none came.
     pub fn wait_for_reset(&self, timeout: Duration) -> Option<Reason> {
@@ -174,6 +183,7 @@ async fn accept_loop(listener: TcpListener, script: ConnScript, log: Arc<Log>) {
             state.connections += 1;
             state.connections - 1
         };
+        log.changed.notify_all();
         tokio::spawn(script(RawConn {
             io,
             index,

@@ -57,12 +57,24 @@ impl PythonServer {
     /// the system), e.g. the port of a server that was stopped with
     /// [`PythonServer::stop_gracefully`].
     pub fn start_on(port: u16) -> Result<PythonServer, String> {
+        Self::start_with(port, &[])
+    }
+
+    /// Like [`PythonServer::start_on`], with grpcio channel arguments for
+    /// the server (`grpc.server(options=...)`), e.g.
+    /// `("grpc.max_connection_age_ms", 500)`.
+    pub fn start_with(port: u16, options: &[(&str, i64)]) -> Result<PythonServer, String> {
         let venv = Venv::ensure()?;
         let script = interop_dir().join("python").join("server.py");
         let mut child = Command::new(venv.python())
             .arg(&script)
             .args(["--port", &port.to_string(), "--gen_dir"])
             .arg(venv.gen_dir())
+            .args(
+                options
+                    .iter()
+                    .flat_map(|(name, value)| ["--option".to_owned(), format!("{name}={value}")]),
+            )
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
