@@ -1,11 +1,13 @@
 //! One HTTP/2 connection over tokio (layer: transport, below `call`).
 //!
 //! Owns connecting to a [`Address`]: name resolution, TCP with `TCP_NODELAY`
-//! or a Unix socket, the h2 client handshake with our window settings, and
+//! (and `SO_KEEPALIVE`, `keepalive`) or a Unix socket, the h2 client handshake with our window settings, and
 //! the task that drives the connection until it ends. A connection counts as
 //! established once the server's SETTINGS arrived (one PING round trip). It hands the channel
 //! an [`H2Connection`] that calls open streams on, and tells it once, through
-//! `on_closed`, when the connection is gone.
+//! `on_closed`, when the connection is gone. With keepalive on (gRFC A8,
+//! `keepalive`), a task per connection pings it when it goes quiet and has
+//! the driver drop it when no answer comes.
 //!
 //! Every failure says which step failed ([`Origin`]): resolving the name
 //! (`Resolve`), opening the socket (`Connect`), or HTTP/2 on it (`Http2`);
@@ -19,6 +21,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -32,11 +35,13 @@ use crate::status::{Origin, Status};
 use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::wake_batch;
 use error::{status_from_connect, status_from_h2_owned};
+use keepalive::{Activity, KeepalivePolicy, KillSwitch, Liveness};
 use window::StalledStreams;
 
 mod address;
 mod connection;
 pub(crate) mod error;
+pub(crate) mod keepalive;
 mod source;
 pub(crate) mod window;
 
@@ -56,6 +61,11 @@ pub(crate) struct ConnectSettings {
     pub(crate) authority: Option<Authority>,
     pub(crate) stream_window: u32,
     pub(crate) connection_window: u32,
+    /// HTTP/2 keepalive (gRFC A8), shared by the channel's connections;
+    /// `None`: off.
+    pub(crate) keepalive: Option<Arc<KeepalivePolicy>>,
+    /// TCP keepalive idle time (`SO_KEEPALIVE`); `None`: off.
+    pub(crate) tcp_keepalive: Option<Duration>,
 }
 
 /// Connects to `target` and starts driving the connection on `runtime`.
@@ -82,7 +92,10 @@ pub(crate) async fn connect(
                 .run(Origin::Resolve, resolve(host, *port, target))
                 .await?;
             let stream = limit
-                .run(Origin::Connect, connect_tcp(addrs, target))
+                .run(
+                    Origin::Connect,
+                    connect_tcp(addrs, target, settings.tcp_keepalive),
+                )
                 .await?;
             let handshake = handshake(stream, settings, target, runtime, on_closed, source);
             limit.run(Origin::Http2, handshake).await
@@ -145,16 +158,22 @@ async fn resolve(host: &str, port: u16, target: &Address) -> Result<Vec<SocketAd
     }
 }
 
-/// Connects to the first of `addrs` that accepts; fails with the last
+/// Connects to the first of `addrs` that accepts, with `TCP_NODELAY` and
+/// TCP keepalive (`tcp_keepalive`, if set); fails with the last
 /// address's error (origin [`Origin::Connect`]), or, if there were no
 /// addresses, as a resolve failure.
-async fn connect_tcp(addrs: Vec<SocketAddr>, target: &Address) -> Result<TcpStream, Status> {
+async fn connect_tcp(
+    addrs: Vec<SocketAddr>,
+    target: &Address,
+    tcp_keepalive: Option<Duration>,
+) -> Result<TcpStream, Status> {
     let mut last_error = None;
     for addr in addrs {
         match TcpStream::connect(addr).await {
             Ok(stream) => {
                 stream
                     .set_nodelay(true)
+                    .and_then(|()| keepalive::set_tcp_keepalive(&stream, tcp_keepalive))
                     .map_err(|e| status_from_connect(&e, &target.to_string()))?;
                 return Ok(stream);
             }
@@ -196,11 +215,15 @@ async fn handshake<T>(
 where
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let liveness = settings
+        .keepalive
+        .as_ref()
+        .map(|policy| Arc::new(Liveness::new(policy.clone())));
     let (send, mut connection) = h2::client::Builder::new()
         .initial_window_size(settings.stream_window)
         .initial_connection_window_size(settings.connection_window)
         .enable_push(false)
-        .handshake::<T, Bytes>(io)
+        .handshake::<Activity<T>, Bytes>(Activity::new(io, liveness.clone()))
         .await
         .map_err(|e| status_from_h2_owned(e, &format!("HTTP/2 handshake with {target}")))?;
     let authority = match &settings.authority {
@@ -217,21 +240,36 @@ where
     ));
     let window = stalled.clone();
     let label = target.to_string();
+    let (kill, mut killed) = match liveness {
+        Some(_) => {
+            let (kill, killed) = KillSwitch::new();
+            (Some(kill), killed)
+        }
+        None => (None, KillSwitch::never()),
+    };
     let driver = runtime.spawn(async move {
         let ended = std::future::poll_fn(|cx| {
+            // Keepalive declared the connection dead: drop it (below).
+            if let Poll::Ready(verdict) = killed.poll(cx) {
+                return Poll::Ready(Err(verdict));
+            }
             if let Some(target) = window.poll_target(cx) {
                 tracing::debug!(target, "growing the connection window for stalled streams");
                 connection.set_target_window_size(target);
             }
-            wake_batch::batched(|| Pin::new(&mut connection).poll(cx))
+            wake_batch::batched(|| Pin::new(&mut connection).poll(cx)).map(Ok)
         });
         let status = match ended.await {
-            Ok(()) => Status::unavailable(format!("connection to {label} closed"))
+            Ok(Ok(())) => Status::unavailable(format!("connection to {label} closed"))
                 .with_origin(Origin::Http2),
-            Err(e) => status_from_h2_owned(e, &format!("connection to {label}")),
+            Ok(Err(e)) => status_from_h2_owned(e, &format!("connection to {label}")),
+            Err(verdict) => verdict,
         };
         tracing::debug!(%status, "connection ended");
         broken_on_end.store(true, Ordering::Release);
+        // Every stream still open fails now (h2: "broken pipe"); after a
+        // keepalive verdict, calls report that (`stream_failure`).
+        drop(connection);
         on_closed(status);
     });
     // The server's SETTINGS (its stream limit above all) come before its
@@ -239,16 +277,31 @@ where
     // more streams than the server allows and get REFUSED_STREAM. A peer
     // that never answers PING is not waited on for long.
     if let Some(mut ping_pong) = ping_pong {
-        match tokio::time::timeout(SETTINGS_WAIT, ping_pong.ping(h2::Ping::opaque())).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(error)) => {
-                driver.abort();
-                let context = format!("waiting for the HTTP/2 settings of {target}");
-                return Err(status_from_h2_owned(error, &context));
-            }
-            Err(_) => tracing::debug!(
-                "{target} did not answer PING within {SETTINGS_WAIT:?}; going ahead"
-            ),
+        let pong_pending =
+            match tokio::time::timeout(SETTINGS_WAIT, ping_pong.ping(h2::Ping::opaque())).await {
+                Ok(Ok(_)) => false,
+                Ok(Err(error)) => {
+                    driver.abort();
+                    let context = format!("waiting for the HTTP/2 settings of {target}");
+                    return Err(status_from_h2_owned(error, &context));
+                }
+                Err(_) => {
+                    tracing::debug!(
+                        "{target} did not answer PING within {SETTINGS_WAIT:?}; going ahead"
+                    );
+                    true
+                }
+            };
+        // Keepalive takes over the PING handle.
+        if let (Some(liveness), Some(kill)) = (&liveness, kill) {
+            let task = keepalive::run(
+                liveness.clone(),
+                ping_pong,
+                pong_pending,
+                kill,
+                target.to_string(),
+            );
+            runtime.spawn(task);
         }
     }
     Ok(H2Connection {
@@ -261,6 +314,7 @@ where
             broken,
             stalled,
             source,
+            liveness,
         }),
     })
 }
