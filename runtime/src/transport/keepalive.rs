@@ -253,7 +253,8 @@ impl FrameScanner {
                 }
                 self.header_len = 0;
                 let h = self.header;
-                self.remaining = usize::from(h[0]) << 16 | usize::from(h[1]) << 8 | usize::from(h[2]);
+                self.remaining =
+                    usize::from(h[0]) << 16 | usize::from(h[1]) << 8 | usize::from(h[2]);
                 // Only a GOAWAY of exactly the right length can say it.
                 if h[3] == GOAWAY && self.remaining == Self::GOAWAY_KEPT {
                     self.goaway = Some(Vec::new());
@@ -354,7 +355,13 @@ pub(crate) async fn run(
         }
         let sent = Instant::now();
         tracing::trace!(%label, "keepalive PING sent");
-        match wait(&mut kill, sent.checked_add(policy.timeout), Some(&mut ping_pong)).await {
+        match wait(
+            &mut kill,
+            sent.checked_add(policy.timeout),
+            Some(&mut ping_pong),
+        )
+        .await
+        {
             Waited::Stopped => return,
             Waited::Pong => {
                 pong_pending = false;
@@ -441,7 +448,17 @@ mod tests {
 
     fn goaway(code: u32, debug: &[u8]) -> Vec<u8> {
         let len = 8 + debug.len();
-        let mut frame = vec![(len >> 16) as u8, (len >> 8) as u8, len as u8, GOAWAY, 0, 0, 0, 0, 0];
+        let mut frame = vec![
+            (len >> 16) as u8,
+            (len >> 8) as u8,
+            len as u8,
+            GOAWAY,
+            0,
+            0,
+            0,
+            0,
+            0,
+        ];
         frame.extend_from_slice(&1u32.to_be_bytes());
         frame.extend_from_slice(&code.to_be_bytes());
         frame.extend_from_slice(debug);
@@ -487,7 +504,8 @@ mod tests {
 
     #[test]
     fn too_many_pings_doubles_the_policy_time_and_saturates() {
-        let policy = KeepalivePolicy::new(Duration::from_millis(100), Duration::from_secs(1), false);
+        let policy =
+            KeepalivePolicy::new(Duration::from_millis(100), Duration::from_secs(1), false);
         policy.too_many_pings();
         assert_eq!(policy.time(), Duration::from_millis(200));
         let huge = KeepalivePolicy::new(Duration::MAX, Duration::from_secs(1), false);
@@ -507,7 +525,10 @@ mod tests {
             for (idle, expected) in [(Some(Duration::from_secs(30)), true), (None, false)] {
                 let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
                 set_tcp_keepalive(&stream, idle).unwrap();
-                assert_eq!(socket2::SockRef::from(&stream).keepalive().unwrap(), expected);
+                assert_eq!(
+                    socket2::SockRef::from(&stream).keepalive().unwrap(),
+                    expected
+                );
             }
         });
     }
