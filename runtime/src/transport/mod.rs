@@ -267,10 +267,10 @@ where
         };
         tracing::debug!(%status, "connection ended");
         broken_on_end.store(true, Ordering::Release);
-        // Every stream still open fails now (h2: "broken pipe"); after a
-        // keepalive verdict, calls report that (`stream_failure`).
-        drop(connection);
         on_closed(status);
+        // Dropping `connection` (at the end of this task) fails every
+        // stream still open (h2: "broken pipe"); after a keepalive verdict,
+        // calls report the verdict (`ConnectionShared::stream_failure`).
     });
     // The server's SETTINGS (its stream limit above all) come before its
     // answer to our PING: wait for them, so the first calls do not open
@@ -362,6 +362,28 @@ mod tests {
                 Some(std::io::ErrorKind::TimedOut)
             );
         }
+    }
+
+    #[test]
+    fn tcp_connections_have_so_keepalive_unless_it_is_off() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let target = Address::Tcp {
+                host: "127.0.0.1".into(),
+                port: addr.port(),
+            };
+            for (idle, on) in [(Some(Duration::from_secs(7200)), true), (None, false)] {
+                let stream = connect_tcp(vec![addr], &target, idle).await.unwrap();
+                let socket = socket2::SockRef::from(&stream);
+                assert_eq!(socket.keepalive().unwrap(), on);
+                assert!(socket.tcp_nodelay().unwrap());
+            }
+        });
     }
 
     #[test]
