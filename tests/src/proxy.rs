@@ -5,6 +5,11 @@
 //! dead NAT or a pulled cable. Connections accepted afterwards forward
 //! normally, so a reconnecting client gets through again.
 //!
+//! It also reads the HTTP/2 frame headers going past, without changing a
+//! byte, and logs the PINGs the client sends ([`Proxy::wait_for_pings`])
+//! and the GOAWAYs the server sends ([`Proxy::wait_for_goaway`]): a ping
+//! log for servers that keep none (grpcio).
+//!
 //! Layer: test support, over tokio TCP on `127.0.0.1:0`, on its own
 //! runtime ([`PeerRuntime`]); dropping the [`Proxy`] closes everything.
 
@@ -42,6 +47,21 @@ struct State {
     generation: usize,
     /// Per generation: its pumps (two per connection) still forwarding.
     forwarding: Vec<usize>,
+    /// PINGs (not ACKs) the client sent: connection index, when.
+    pings: Vec<(usize, Instant)>,
+    /// GOAWAYs the server sent.
+    goaways: Vec<Goaway>,
+}
+
+/// A GOAWAY frame the server sent through the proxy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Goaway {
+    /// Index of the connection it came on: 0 for the first.
+    pub connection: usize,
+    /// Its HTTP/2 error code (e.g. `0xb`, ENHANCE_YOUR_CALM).
+    pub code: u32,
+    /// Its debug data (e.g. `too_many_pings`).
+    pub debug_data: Vec<u8>,
 }
 
 impl Shared {
@@ -68,6 +88,8 @@ impl Proxy {
                 connections: 0,
                 generation: 0,
                 forwarding: vec![0],
+                pings: Vec::new(),
+                goaways: Vec::new(),
             }),
             changed: Condvar::new(),
         });
@@ -89,6 +111,49 @@ impl Proxy {
     /// How many client connections the proxy accepted so far.
     pub fn connections(&self) -> usize {
         self.shared.lock().connections
+    }
+
+    /// Waits up to `limit` until the client sent `n` PINGs (not ACKs) on
+    /// connection `connection` (0 for the first), and returns when each
+    /// passed the proxy; `None` if they did not come.
+    pub fn wait_for_pings(
+        &self,
+        connection: usize,
+        n: usize,
+        limit: Duration,
+    ) -> Option<Vec<Instant>> {
+        self.wait_until(limit, |state| {
+            let pings: Vec<Instant> = state
+                .pings
+                .iter()
+                .filter(|(index, _)| *index == connection)
+                .map(|(_, at)| *at)
+                .collect();
+            (pings.len() >= n).then_some(pings)
+        })
+    }
+
+    /// Waits up to `limit` for the server's first GOAWAY; `None` if none
+    /// came.
+    pub fn wait_for_goaway(&self, limit: Duration) -> Option<Goaway> {
+        self.wait_until(limit, |state| state.goaways.first().cloned())
+    }
+
+    fn wait_until<T>(&self, limit: Duration, check: impl Fn(&State) -> Option<T>) -> Option<T> {
+        let until = Instant::now() + limit;
+        let mut state = self.shared.lock();
+        loop {
+            if let Some(found) = check(&state) {
+                return Some(found);
+            }
+            let left = until.checked_duration_since(Instant::now())?;
+            state = self
+                .shared
+                .changed
+                .wait_timeout(state, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
     }
 
     /// Stops forwarding on every connection accepted so far, both ways,
@@ -138,12 +203,13 @@ async fn accept_loop(listener: TcpListener, upstream: SocketAddr, shared: Arc<Sh
         };
         let _ = client.set_nodelay(true);
         let _ = server.set_nodelay(true);
-        let (stop, generation) = {
+        let (stop, generation, index) = {
             let mut state = shared.lock();
+            let index = state.connections;
             state.connections += 1;
             let generation = state.generation;
             state.forwarding[generation] += 2;
-            (state.stop.subscribe(), generation)
+            (state.stop.subscribe(), generation, index)
         };
         let (client_read, client_write) = client.into_split();
         let (server_read, server_write) = server.into_split();
@@ -151,11 +217,13 @@ async fn accept_loop(listener: TcpListener, upstream: SocketAddr, shared: Arc<Sh
             stop: stop.clone(),
             generation,
             shared: shared.clone(),
+            frames: Frames::new(index, true),
         };
         let down = Pump {
             stop,
             generation,
             shared: shared.clone(),
+            frames: Frames::new(index, false),
         };
         tokio::spawn(up.run(client_read, server_write));
         tokio::spawn(down.run(server_read, client_write));
@@ -167,6 +235,7 @@ struct Pump {
     stop: watch::Receiver<bool>,
     generation: usize,
     shared: Arc<Shared>,
+    frames: Frames,
 }
 
 impl Pump {
@@ -201,9 +270,108 @@ impl Pump {
             if *self.stop.borrow() {
                 return true;
             }
+            if self.frames.scan(&buf[..n], &self.shared) {
+                self.shared.changed.notify_all();
+            }
             if to.write_all(&buf[..n]).await.is_err() {
                 return false;
             }
         }
+    }
+}
+
+/// Follows the HTTP/2 frames of one direction of one connection and logs
+/// the client's PINGs and the server's GOAWAYs.
+struct Frames {
+    connection: usize,
+    /// Client to server: PINGs are logged (after the preface).
+    upstream: bool,
+    /// Bytes of the client preface still to skip.
+    preface: usize,
+    header: [u8; 9],
+    filled: usize,
+    /// Payload bytes of the current frame still to come.
+    remaining: usize,
+    /// The current frame's payload, for a frame that is logged.
+    payload: Option<Vec<u8>>,
+    /// The current frame's type and flags.
+    kind: u8,
+    flags: u8,
+}
+
+impl Frames {
+    fn new(connection: usize, upstream: bool) -> Frames {
+        Frames {
+            connection,
+            upstream,
+            preface: if upstream { 24 } else { 0 },
+            header: [0; 9],
+            filled: 0,
+            remaining: 0,
+            payload: None,
+            kind: 0,
+            flags: 0,
+        }
+    }
+
+    /// Scans `bytes`; whether it logged something.
+    fn scan(&mut self, mut bytes: &[u8], shared: &Shared) -> bool {
+        let mut logged = false;
+        let skip = self.preface.min(bytes.len());
+        self.preface -= skip;
+        bytes = &bytes[skip..];
+        while !bytes.is_empty() {
+            if self.remaining == 0 && self.payload.is_none() {
+                let take = (9 - self.filled).min(bytes.len());
+                self.header[self.filled..self.filled + take].copy_from_slice(&bytes[..take]);
+                self.filled += take;
+                bytes = &bytes[take..];
+                if self.filled < 9 {
+                    break;
+                }
+                self.filled = 0;
+                let h = self.header;
+                self.remaining =
+                    usize::from(h[0]) << 16 | usize::from(h[1]) << 8 | usize::from(h[2]);
+                self.kind = h[3];
+                self.flags = h[4];
+                let logged_kind = if self.upstream { 0x6 } else { 0x7 };
+                if self.kind == logged_kind {
+                    self.payload = Some(Vec::new());
+                }
+            }
+            let take = self.remaining.min(bytes.len());
+            if let Some(payload) = self.payload.as_mut() {
+                payload.extend_from_slice(&bytes[..take]);
+            }
+            bytes = &bytes[take..];
+            self.remaining -= take;
+            if self.remaining == 0
+                && let Some(payload) = self.payload.take()
+            {
+                logged |= self.log(&payload, shared);
+            }
+        }
+        logged
+    }
+
+    fn log(&self, payload: &[u8], shared: &Shared) -> bool {
+        let mut state = shared.lock();
+        if self.upstream {
+            if self.flags & 0x1 == 0 {
+                state.pings.push((self.connection, Instant::now()));
+                return true;
+            }
+            return false;
+        }
+        if payload.len() < 8 {
+            return false;
+        }
+        state.goaways.push(Goaway {
+            connection: self.connection,
+            code: u32::from_be_bytes([payload[4], payload[5], payload[6], payload[7]]),
+            debug_data: payload[8..].to_vec(),
+        });
+        true
     }
 }

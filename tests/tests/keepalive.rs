@@ -4,8 +4,10 @@
 //! bad settings are refused at `build()`.
 //!
 //! Peers: the Echo peer behind the kit's TCP [`Proxy`] (which goes silent
-//! both ways on command, sockets open), and the raw mock, which logs the
-//! PINGs it receives.
+//! both ways on command, sockets open, and logs the PINGs and GOAWAYs
+//! going past), the raw mock, which logs the PINGs it receives, and the
+//! Python grpcio peer (gRPC's C core) with a strict ping policy: tonic and
+//! h2 servers have none and never send `too_many_pings`.
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -13,6 +15,7 @@ use std::time::{Duration, Instant};
 use h2::Reason;
 use switchboard::stub::blocking_server_streaming_call;
 use switchboard::{CallOptions, Channel, Code, ConnectivityState, Origin};
+use switchboard_interop_peer::python::PythonServer;
 use switchboard_tests::TonicServer;
 use switchboard_tests::echo::StreamRequest;
 use switchboard_tests::methods::SERVER_STREAM;
@@ -168,6 +171,51 @@ fn goaway_too_many_pings_doubles_the_keepalive_time_of_the_next_connection() {
     // A lower bound from timers that never fire early (the client waits
     // the doubled time after the previous ACK), with a margin for the
     // delivery of either PING: not a measure of speed.
+    assert!(
+        interval >= time * 3 / 2,
+        "the keepalive time doubled: {interval:?} between PINGs, time {time:?}"
+    );
+}
+
+#[test]
+fn grpcio_with_a_ping_policy_says_too_many_pings_and_the_keepalive_time_doubles() {
+    // Any PING after the first, with no data sent, is a strike; the second
+    // strike gets GOAWAY(ENHANCE_YOUR_CALM, "too_many_pings").
+    let server = PythonServer::start_with_options(&[
+        ("grpc.http2.min_recv_ping_interval_without_data_ms", 60_000),
+        ("grpc.http2.max_ping_strikes", 1),
+    ])
+    .unwrap_or_else(|error| panic!("{error}"));
+    let proxy = Proxy::start(server.addr());
+    let time = Duration::from_millis(100);
+    let channel = Channel::builder(proxy.url())
+        .keepalive_time(time)
+        .keepalive_permit_without_calls(true)
+        .keepalive_timeout(Duration::from_secs(5))
+        .backoff(fast_backoff())
+        .build()
+        .unwrap();
+    channel.state(true);
+    let goaway = proxy.wait_for_goaway(WAIT_LIMIT).expect("grpcio's GOAWAY");
+    assert_eq!(goaway.connection, 0);
+    assert_eq!(goaway.code, u32::from(Reason::ENHANCE_YOUR_CALM));
+    assert_eq!(goaway.debug_data, b"too_many_pings");
+    assert_eq!(
+        wait_for_state(&channel, ConnectivityState::Idle),
+        ConnectivityState::Idle
+    );
+    let first = proxy.wait_for_pings(0, 3, WAIT_LIMIT).expect("PINGs");
+    println!(
+        "keepalive vs grpcio: first connection's PINGs {:?} apart",
+        first[2] - first[1]
+    );
+
+    channel.state(true);
+    // The SETTINGS wait's PING, then two keepalive PINGs.
+    let second = proxy.wait_for_pings(1, 3, WAIT_LIMIT).expect("PINGs");
+    let interval = second[2] - second[1];
+    println!("keepalive vs grpcio: after too_many_pings, PINGs {interval:?} apart");
+    // A lower bound, as in the mock test above.
     assert!(
         interval >= time * 3 / 2,
         "the keepalive time doubled: {interval:?} between PINGs, time {time:?}"

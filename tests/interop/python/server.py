@@ -184,10 +184,21 @@ def main():
     parser.add_argument(
         "--use_tls", default="false", choices=["false"], help="only plaintext is supported"
     )
+    parser.add_argument(
+        "--grpc_option",
+        action="append",
+        default=[],
+        metavar="NAME=INT",
+        help="a server channel argument, e.g. grpc.http2.max_ping_strikes=1 (repeatable)",
+    )
     args = parser.parse_args()
+    options = []
+    for option in args.grpc_option:
+        name, _, value = option.partition("=")
+        options.append((name, int(value)))
 
     import_stubs(args.gen_dir)
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=32))
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=32), options=options)
     test_pb2_grpc.add_TestServiceServicer_to_server(TestService(), server)
     port = server.add_insecure_port("%s:%d" % (args.host, args.port))
     if port == 0:

@@ -57,12 +57,28 @@ impl PythonServer {
     /// the system), e.g. the port of a server that was stopped with
     /// [`PythonServer::stop_gracefully`].
     pub fn start_on(port: u16) -> Result<PythonServer, String> {
+        Self::spawn(port, &[])
+    }
+
+    /// Like [`PythonServer::start`], with grpcio server channel arguments
+    /// (`grpc.server(options=...)`), e.g. a ping policy:
+    /// `("grpc.http2.max_ping_strikes", 1)`.
+    pub fn start_with_options(options: &[(&str, i64)]) -> Result<PythonServer, String> {
+        Self::spawn(0, options)
+    }
+
+    fn spawn(port: u16, options: &[(&str, i64)]) -> Result<PythonServer, String> {
         let venv = Venv::ensure()?;
         let script = interop_dir().join("python").join("server.py");
-        let mut child = Command::new(venv.python())
+        let mut command = Command::new(venv.python());
+        command
             .arg(&script)
             .args(["--port", &port.to_string(), "--gen_dir"])
-            .arg(venv.gen_dir())
+            .arg(venv.gen_dir());
+        for (name, value) in options {
+            command.arg("--grpc_option").arg(format!("{name}={value}"));
+        }
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
