@@ -11,7 +11,7 @@
 //! log for servers that keep none (grpcio).
 //!
 //! Layer: test support, over tokio TCP on `127.0.0.1:0`, on its own
-//! runtime ([`PeerRuntime`]); dropping the [`Proxy`] closes everything.
+//! runtime (`PeerRuntime`); dropping the [`Proxy`] closes everything.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
