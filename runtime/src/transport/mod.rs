@@ -1,8 +1,9 @@
 //! One HTTP/2 connection over tokio (layer: transport, below `call`).
 //!
 //! Owns connecting to a [`Address`]: name resolution, TCP with `TCP_NODELAY`
-//! (and `SO_KEEPALIVE`, `keepalive`) or a Unix socket, the h2 client handshake with our window settings, and
-//! the task that drives the connection until it ends. A connection counts as
+//! and `SO_KEEPALIVE` (`keepalive`) or a Unix socket, the h2 client
+//! handshake with our window settings, and the task that drives the
+//! connection until it ends. A connection counts as
 //! established once the server's SETTINGS arrived (one PING round trip). It hands the channel
 //! an [`H2Connection`] that calls open streams on, and tells it once, through
 //! `on_closed`, when the connection is gone. With keepalive on (gRFC A8,
