@@ -84,7 +84,8 @@ fn a_dead_peer_ends_a_server_stream_with_keepalive_timeout_and_the_next_call_rec
 #[test]
 fn a_live_peer_answers_the_pings_and_a_quiet_stream_completes() {
     let server = TonicServer::start();
-    let channel = Channel::builder(server.url())
+    let proxy = Proxy::start(server.addr());
+    let channel = Channel::builder(proxy.url())
         .keepalive_time(Duration::from_millis(50))
         .keepalive_timeout(Duration::from_millis(500))
         .build()
@@ -102,6 +103,31 @@ fn a_live_peer_answers_the_pings_and_a_quiet_stream_completes() {
             .expect("the stream completes");
         assert_eq!(messages.len(), 2);
         assert_eq!(channel.state(false), ConnectivityState::Ready);
+        // The handshake's PING and at least one keepalive PING went out.
+        let pings = proxy.wait_for_pings(0, 2, WAIT_LIMIT);
+        assert!(pings.is_some(), "keepalive pinged the quiet stream");
+        assert_eq!(proxy.connections(), 1, "one connection throughout");
+    });
+}
+
+#[test]
+fn keepalive_off_sends_no_ping_but_the_handshakes() {
+    let server = TonicServer::start();
+    let proxy = Proxy::start(server.addr());
+    let channel = Channel::builder(proxy.url()).build().unwrap();
+    watchdog(move || {
+        // Quiet for 300 ms, the time of many keepalive times above.
+        let stream = blocking_server_streaming_call(
+            &channel,
+            &SERVER_STREAM,
+            &CallOptions::new(),
+            slow_stream(300),
+        );
+        assert_eq!(stream.collect::<Result<Vec<_>, _>>().unwrap().len(), 2);
+        let pings = proxy
+            .wait_for_pings(0, 1, WAIT_LIMIT)
+            .expect("the handshake's PING");
+        assert_eq!(pings.len(), 1, "only the PING that waits for SETTINGS");
     });
 }
 
