@@ -14,6 +14,8 @@
 //!   frames a test asks for (or raw bytes) and records what the client
 //!   sent; [`script::ScriptedPeer`] builds on its raw mode to run a server
 //!   behaviour written as data, for property tests.
+//! - [`proxy::Proxy`]: a TCP proxy that can go silent both ways without
+//!   closing its sockets (a dead network path), for keepalive tests.
 //! - [`support`] (requests, replies, options, runtimes), [`wait`] (the one
 //!   poll-until helper and the watchdog) and [`listener`] (a recording
 //!   listener for calls made by hand).
@@ -22,15 +24,16 @@
 //! are: `unary`, `streaming`, `metadata`, `status`, `framing`,
 //! `compression`, `flow_control` (and `flow_control_memory`, alone in its
 //! process), `concurrency`, `deadlines`, `cancellation`, `reset`, `goaway`,
-//! `connectivity`, `watch` and `api`; `hardening` holds the issue-10
-//! regressions, `every_call_ends` the deadline property test, `loom_models`
-//! the runtime's model checks. Tests wait on signals (the peer's counters and hold gate,
+//! `connectivity`, `watch`, `keepalive` and `api`; `hardening` holds the
+//! issue-10 regressions, `every_call_ends` the deadline property test,
+//! `loom_models` the runtime's model checks. Tests wait on signals (the peer's counters and hold gate,
 //! the mock's log, a listener's record), never on a fixed sleep.
 
 pub mod listener;
 pub mod methods;
 pub mod mock;
 pub mod peer;
+pub mod proxy;
 pub mod script;
 pub mod support;
 pub mod wait;

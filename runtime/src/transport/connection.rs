@@ -3,7 +3,7 @@
 //! An [`H2Connection`] is what a call is handed: the stream opener and what
 //! every call on the connection shares (scheme, authority, user agent, the
 //! broken flag, stalled-stream accounting, where a retried call gets its
-//! next connection).
+//! next connection, keepalive's view of the connection).
 
 use std::sync::Arc;
 
@@ -12,7 +12,10 @@ use h2::client::SendRequest;
 use http::HeaderValue;
 use http::uri::{Authority, Scheme};
 
+use crate::status::Status;
 use crate::sync::atomic::{AtomicBool, Ordering};
+use crate::transport::error::status_from_h2_owned;
+use crate::transport::keepalive::{ActiveStream, Liveness};
 use crate::transport::source::ConnectionSource;
 use crate::transport::window::StalledStreams;
 
@@ -42,6 +45,8 @@ pub(crate) struct ConnectionShared {
     /// Where a call that the server did not process gets its next
     /// connection (the channel); `None` disables transparent retry.
     pub(crate) source: Option<Arc<dyn ConnectionSource>>,
+    /// Keepalive's view of the connection; `None` with keepalive off.
+    pub(crate) liveness: Option<Arc<Liveness>>,
 }
 
 impl H2Connection {
@@ -55,5 +60,24 @@ impl ConnectionShared {
     /// Marks the connection as taking no new streams (it is going away).
     pub(crate) fn mark_broken(&self) {
         self.broken.store(true, Ordering::Release);
+    }
+
+    /// A call opened a stream here: with keepalive on, the stream counts
+    /// as a call to keep the connection alive for until the guard drops.
+    pub(crate) fn stream_opened(&self) -> Option<ActiveStream> {
+        self.liveness.as_ref().map(Liveness::stream_opened)
+    }
+
+    /// The status a call gets for `error` on one of its streams while
+    /// `context`: the usual mapping, except on a connection keepalive
+    /// declared dead, whose streams only see h2's "broken pipe": then the
+    /// verdict (UNAVAILABLE, "keepalive timeout"), with `error` as source.
+    pub(crate) fn stream_failure(&self, error: h2::Error, context: &str) -> Status {
+        match self.liveness.as_ref().and_then(|l| l.verdict()) {
+            Some(verdict) => Status::unavailable(format!("{context}: {}", verdict.message()))
+                .with_origin(verdict.origin())
+                .with_source(error),
+            None => status_from_h2_owned(error, context),
+        }
     }
 }

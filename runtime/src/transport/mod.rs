@@ -1,13 +1,16 @@
 //! One HTTP/2 connection over tokio (layer: transport, below `call`).
 //!
 //! Owns connecting to a [`Address`]: name resolution, TCP with `TCP_NODELAY`
-//! or a Unix socket, the h2 client handshake with our window settings, and
-//! the task that drives the connection until it ends. A connection counts as
+//! and `SO_KEEPALIVE` (`keepalive`) or a Unix socket, the h2 client
+//! handshake with our window settings, and the task that drives the
+//! connection until it ends. A connection counts as
 //! established once the server's SETTINGS arrived (one PING round trip). It hands the channel
 //! an [`H2Connection`] that calls open streams on, and tells it once, through
 //! `on_closed`, when the connection is gone, and once, through
 //! `on_going_away`, when it takes no new calls (the server sent GOAWAY, or a
-//! call found it broken; `goaway`).
+//! call found it broken; `goaway`). With keepalive on (gRFC A8,
+//! `keepalive`), a task per connection pings it when it goes quiet and has
+//! the driver drop it when no answer comes.
 //!
 //! Every failure says which step failed ([`Origin`]): resolving the name
 //! (`Resolve`), opening the socket (`Connect`), or HTTP/2 on it (`Http2`);
@@ -21,6 +24,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -35,12 +39,14 @@ use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::wake_batch;
 use error::{status_from_connect, status_from_h2_owned};
 use goaway::{GoAwayWatch, GoingAway};
+use keepalive::{Activity, KeepalivePolicy, KillSwitch, Liveness};
 use window::StalledStreams;
 
 mod address;
 mod connection;
 pub(crate) mod error;
 mod goaway;
+pub(crate) mod keepalive;
 mod source;
 pub(crate) mod window;
 
@@ -60,6 +66,11 @@ pub(crate) struct ConnectSettings {
     pub(crate) authority: Option<Authority>,
     pub(crate) stream_window: u32,
     pub(crate) connection_window: u32,
+    /// HTTP/2 keepalive (gRFC A8), shared by the channel's connections;
+    /// `None`: off.
+    pub(crate) keepalive: Option<Arc<KeepalivePolicy>>,
+    /// TCP keepalive idle time (`SO_KEEPALIVE`); `None`: off.
+    pub(crate) tcp_keepalive: Option<Duration>,
 }
 
 /// Connects to `target` and starts driving the connection on `runtime`.
@@ -89,7 +100,10 @@ pub(crate) async fn connect(
                 .run(Origin::Resolve, resolve(host, *port, target))
                 .await?;
             let stream = limit
-                .run(Origin::Connect, connect_tcp(addrs, target))
+                .run(
+                    Origin::Connect,
+                    connect_tcp(addrs, target, settings.tcp_keepalive),
+                )
                 .await?;
             let handshake = handshake(
                 stream,
@@ -168,16 +182,22 @@ async fn resolve(host: &str, port: u16, target: &Address) -> Result<Vec<SocketAd
     }
 }
 
-/// Connects to the first of `addrs` that accepts; fails with the last
+/// Connects to the first of `addrs` that accepts, with `TCP_NODELAY` and
+/// TCP keepalive (`tcp_keepalive`, if set); fails with the last
 /// address's error (origin [`Origin::Connect`]), or, if there were no
 /// addresses, as a resolve failure.
-async fn connect_tcp(addrs: Vec<SocketAddr>, target: &Address) -> Result<TcpStream, Status> {
+async fn connect_tcp(
+    addrs: Vec<SocketAddr>,
+    target: &Address,
+    tcp_keepalive: Option<Duration>,
+) -> Result<TcpStream, Status> {
     let mut last_error = None;
     for addr in addrs {
         match TcpStream::connect(addr).await {
             Ok(stream) => {
                 stream
                     .set_nodelay(true)
+                    .and_then(|()| keepalive::set_tcp_keepalive(&stream, tcp_keepalive))
                     .map_err(|e| status_from_connect(&e, &target.to_string()))?;
                 return Ok(stream);
             }
@@ -223,7 +243,11 @@ where
     // Set on the server's GOAWAY (`goaway`), as it is read, or when a call
     // finds the connection taking no new streams.
     let broken = Arc::new(AtomicBool::new(false));
-    let io = GoAwayWatch::new(io, broken.clone());
+    let liveness = settings
+        .keepalive
+        .as_ref()
+        .map(|policy| Arc::new(Liveness::new(policy.clone())));
+    let io = Activity::new(GoAwayWatch::new(io, broken.clone()), liveness.clone());
     let (send, mut connection) = h2::client::Builder::new()
         .initial_window_size(settings.stream_window)
         .initial_connection_window_size(settings.connection_window)
@@ -245,8 +269,19 @@ where
     ));
     let window = stalled.clone();
     let label = target.to_string();
+    let (kill, mut killed) = match liveness {
+        Some(_) => {
+            let (kill, killed) = KillSwitch::new();
+            (Some(kill), killed)
+        }
+        None => (None, KillSwitch::never()),
+    };
     let driver = runtime.spawn(async move {
         let ended = std::future::poll_fn(|cx| {
+            // Keepalive declared the connection dead: drop it (below).
+            if let Poll::Ready(verdict) = killed.poll(cx) {
+                return Poll::Ready(Err(verdict));
+            }
             if let Some(target) = window.poll_target(cx) {
                 tracing::debug!(target, "growing the connection window for stalled streams");
                 connection.set_target_window_size(target);
@@ -255,32 +290,51 @@ where
             if polled.is_pending() {
                 going_away.check();
             }
-            polled
+            polled.map(Ok)
         });
         let status = match ended.await {
-            Ok(()) => Status::unavailable(format!("connection to {label} closed"))
+            Ok(Ok(())) => Status::unavailable(format!("connection to {label} closed"))
                 .with_origin(Origin::Http2),
-            Err(e) => status_from_h2_owned(e, &format!("connection to {label}")),
+            Ok(Err(e)) => status_from_h2_owned(e, &format!("connection to {label}")),
+            Err(verdict) => verdict,
         };
         tracing::debug!(%status, "connection ended");
         broken_on_end.store(true, Ordering::Release);
         on_closed(status);
+        // Dropping `connection` (at the end of this task) fails every
+        // stream still open (h2: "broken pipe"); after a keepalive verdict,
+        // calls report the verdict (`ConnectionShared::stream_failure`).
     });
     // The server's SETTINGS (its stream limit above all) come before its
     // answer to our PING: wait for them, so the first calls do not open
     // more streams than the server allows and get REFUSED_STREAM. A peer
     // that never answers PING is not waited on for long.
     if let Some(mut ping_pong) = ping_pong {
-        match tokio::time::timeout(SETTINGS_WAIT, ping_pong.ping(h2::Ping::opaque())).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(error)) => {
-                driver.abort();
-                let context = format!("waiting for the HTTP/2 settings of {target}");
-                return Err(status_from_h2_owned(error, &context));
-            }
-            Err(_) => tracing::debug!(
-                "{target} did not answer PING within {SETTINGS_WAIT:?}; going ahead"
-            ),
+        let pong_pending =
+            match tokio::time::timeout(SETTINGS_WAIT, ping_pong.ping(h2::Ping::opaque())).await {
+                Ok(Ok(_)) => false,
+                Ok(Err(error)) => {
+                    driver.abort();
+                    let context = format!("waiting for the HTTP/2 settings of {target}");
+                    return Err(status_from_h2_owned(error, &context));
+                }
+                Err(_) => {
+                    tracing::debug!(
+                        "{target} did not answer PING within {SETTINGS_WAIT:?}; going ahead"
+                    );
+                    true
+                }
+            };
+        // Keepalive takes over the PING handle.
+        if let (Some(liveness), Some(kill)) = (&liveness, kill) {
+            let task = keepalive::run(
+                liveness.clone(),
+                ping_pong,
+                pong_pending,
+                kill,
+                target.to_string(),
+            );
+            runtime.spawn(task);
         }
     }
     Ok(H2Connection {
@@ -293,6 +347,7 @@ where
             broken,
             stalled,
             source,
+            liveness,
         }),
     })
 }
@@ -340,6 +395,28 @@ mod tests {
                 Some(std::io::ErrorKind::TimedOut)
             );
         }
+    }
+
+    #[test]
+    fn tcp_connections_have_so_keepalive_unless_it_is_off() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let target = Address::Tcp {
+                host: "127.0.0.1".into(),
+                port: addr.port(),
+            };
+            for (idle, on) in [(Some(Duration::from_secs(7200)), true), (None, false)] {
+                let stream = connect_tcp(vec![addr], &target, idle).await.unwrap();
+                let socket = socket2::SockRef::from(&stream);
+                assert_eq!(socket.keepalive().unwrap(), on);
+                assert!(socket.tcp_nodelay().unwrap());
+            }
+        });
     }
 
     #[test]

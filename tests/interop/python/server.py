@@ -186,15 +186,15 @@ def main():
         "--use_tls", default="false", choices=["false"], help="only plaintext is supported"
     )
     parser.add_argument(
-        "--option",
+        "--grpc_option",
         action="append",
         default=[],
         metavar="NAME=INT",
-        help="a grpcio channel argument for the server, e.g. grpc.max_connection_age_ms=500",
+        help="a server channel argument, e.g. grpc.http2.max_ping_strikes=1 (repeatable)",
     )
     args = parser.parse_args()
     options = []
-    for option in args.option:
+    for option in args.grpc_option:
         name, _, value = option.partition("=")
         options.append((name, int(value)))
 

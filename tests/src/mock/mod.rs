@@ -46,8 +46,9 @@ use tokio::net::TcpListener;
 
 pub use http2::{MockStream, RecordedRequest};
 pub use raw::{
-    PREFACE, RawConn, RawFrame, goaway_frame, grpc_frame, grpc_prefix, headers_frame, raw_frame,
-    settings_ack_frame, settings_frame, settings_with_initial_window, window_update_frame,
+    PREFACE, RawConn, RawFrame, goaway_frame, goaway_frame_with_data, grpc_frame, grpc_prefix,
+    headers_frame, raw_frame, settings_ack_frame, settings_frame, settings_with_initial_window,
+    window_update_frame,
 };
 
 use crate::peer_runtime::PeerRuntime;

@@ -251,6 +251,16 @@ pub fn goaway_frame(last_stream_id: u32, reason: Reason) -> Bytes {
     raw_frame(RawFrame::GOAWAY, 0, 0, payload.freeze())
 }
 
+/// A GOAWAY frame with `debug_data` after the code, e.g. gRPC's
+/// ENHANCE_YOUR_CALM `too_many_pings`.
+pub fn goaway_frame_with_data(last_stream_id: u32, reason: Reason, debug_data: &[u8]) -> Bytes {
+    let mut payload = BytesMut::with_capacity(8 + debug_data.len());
+    payload.put_u32(last_stream_id & 0x7fff_ffff);
+    payload.put_u32(reason.into());
+    payload.put_slice(debug_data);
+    raw_frame(RawFrame::GOAWAY, 0, 0, payload.freeze())
+}
+
 /// One HTTP/2 frame of `kind` with `flags` on `stream_id`, encoded.
 pub fn raw_frame(kind: u8, flags: u8, stream_id: u32, payload: impl Into<Bytes>) -> Bytes {
     RawFrame {

@@ -117,6 +117,7 @@ impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
             let mut out = lock(&self.out);
             out.done = true;
             let stream = out.stream.take();
+            out.active = None;
             if let (StreamEnd::Reset, Some(mut stream)) = (end, stream) {
                 stream.send_reset(h2::Reason::CANCEL);
             }

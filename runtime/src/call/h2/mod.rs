@@ -325,6 +325,7 @@ impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
         let reader: ReaderFuture = match opened {
             Ok((response, stream)) => {
                 out.stream = Some(stream);
+                out.active = self.transport.stream_opened();
                 Box::pin(drive(self.clone(), Ok(response)))
             }
             Err(error) => {

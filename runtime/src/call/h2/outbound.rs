@@ -12,6 +12,7 @@ use bytes::{Bytes, BytesMut};
 use h2::SendStream;
 
 use crate::call::replay::Replay;
+use crate::transport::keepalive::ActiveStream;
 
 /// Queued outbound bytes that are flushed at once rather than by the
 /// flush task.
@@ -26,6 +27,9 @@ pub(super) struct Outbound {
     /// The request stream; `None` before it opened, between a refused
     /// stream and its retry, and once the call ended.
     pub(super) stream: Option<SendStream<Bytes>>,
+    /// With keepalive on, counts `stream` on its connection (an open call
+    /// keeps the connection's keepalive pinging); dropped with it.
+    pub(super) active: Option<ActiveStream>,
     /// The caller said no more messages follow.
     pub(super) half_closed: bool,
     /// The stream is over for sending: reset, or the call closed.

@@ -24,7 +24,6 @@ use crate::compression::Encoding;
 use crate::metadata::Metadata;
 use crate::status::Status;
 use crate::sync::lock;
-use crate::transport::error::status_from_h2_owned;
 
 use super::Shared;
 use super::response::{ResponseHead, parse_response_head};
@@ -109,7 +108,9 @@ async fn read_body<Req: Send + 'static, Resp: Send + 'static>(
         let chunk = match chunk {
             Ok(chunk) => chunk,
             Err(error) => {
-                let status = status_from_h2_owned(error, "receiving response messages");
+                let status = shared
+                    .transport
+                    .stream_failure(error, "receiving response messages");
                 shared.close(Initiator::Connection, status, Metadata::new());
                 return;
             }
@@ -161,7 +162,9 @@ async fn read_body<Req: Send + 'static, Resp: Send + 'static>(
         ),
         Err(error) => (
             Initiator::Connection,
-            status_from_h2_owned(error, "receiving response trailers"),
+            shared
+                .transport
+                .stream_failure(error, "receiving response trailers"),
         ),
     };
     let trailers = status.trailers().clone();

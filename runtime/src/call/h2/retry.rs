@@ -18,7 +18,6 @@ use http::Response;
 
 use crate::status::Status;
 use crate::sync::lock;
-use crate::transport::error::status_from_h2_owned;
 use crate::transport::unprocessed;
 
 use super::Shared;
@@ -47,7 +46,9 @@ pub(super) async fn response_headers<Req: Send + 'static, Resp: Send + 'static>(
         };
         let retry = never_opened || (unprocessed(&error) && !retried);
         let going_away = error.is_go_away();
-        let status = status_from_h2_owned(error, "waiting for response headers");
+        let status = shared
+            .transport
+            .stream_failure(error, "waiting for response headers");
         if !retry {
             return Err(status);
         }
@@ -79,6 +80,7 @@ impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
             out.replay.as_ref()?;
             // Until the new stream is in place, sends queue up in `pending`.
             out.stream = None;
+            out.active = None;
         }
         let transport = source.next_ready(self.spec.wait_for_ready).await.ok()?;
         let mut out = lock(&self.out);
@@ -87,6 +89,7 @@ impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
             return None;
         }
         let request = self.build_request(&replay.headers).ok()?;
+        let active = transport.shared.stream_opened();
         let mut send = transport.send;
         let (response, mut stream) = send.send_request(request, false).ok()?;
         tracing::debug!("retrying a call the server did not process on a new connection");
@@ -97,6 +100,7 @@ impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
         // too. What is flushed below is recorded in it as well.
         out.replay = Some(replay);
         out.stream = Some(stream);
+        out.active = active;
         if out.half_closed {
             out.half_close();
         } else {

@@ -60,21 +60,28 @@ impl PythonServer {
         Self::start_with(port, &[])
     }
 
+    /// Like [`PythonServer::start`], with grpcio server channel arguments
+    /// (`grpc.server(options=...)`), e.g. a ping policy:
+    /// `("grpc.http2.max_ping_strikes", 1)`.
+    pub fn start_with_options(options: &[(&str, i64)]) -> Result<PythonServer, String> {
+        Self::start_with(0, options)
+    }
+
     /// Like [`PythonServer::start_on`], with grpcio channel arguments for
     /// the server (`grpc.server(options=...)`), e.g.
     /// `("grpc.max_connection_age_ms", 500)`.
     pub fn start_with(port: u16, options: &[(&str, i64)]) -> Result<PythonServer, String> {
         let venv = Venv::ensure()?;
         let script = interop_dir().join("python").join("server.py");
-        let mut child = Command::new(venv.python())
+        let mut command = Command::new(venv.python());
+        command
             .arg(&script)
             .args(["--port", &port.to_string(), "--gen_dir"])
-            .arg(venv.gen_dir())
-            .args(
-                options
-                    .iter()
-                    .flat_map(|(name, value)| ["--option".to_owned(), format!("{name}={value}")]),
-            )
+            .arg(venv.gen_dir());
+        for (name, value) in options {
+            command.arg("--grpc_option").arg(format!("{name}={value}"));
+        }
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
