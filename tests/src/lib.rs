@@ -14,6 +14,8 @@
 //!   frames a test asks for (or raw bytes) and records what the client
 //!   sent; [`script::ScriptedPeer`] builds on its raw mode to run a server
 //!   behaviour written as data, for property tests.
+//! - [`tls`]: test certificates made at test time, the Echo peer's TLS
+//!   settings ([`TonicServer::start_tls`]) and a TLS server without ALPN.
 //! - [`support`] (requests, replies, options, runtimes), [`wait`] (the one
 //!   poll-until helper and the watchdog) and [`listener`] (a recording
 //!   listener for calls made by hand).
@@ -22,7 +24,7 @@
 //! are: `unary`, `streaming`, `metadata`, `status`, `framing`,
 //! `compression`, `flow_control` (and `flow_control_memory`, alone in its
 //! process), `concurrency`, `deadlines`, `cancellation`, `reset`, `goaway`,
-//! `connectivity` and `api`; `hardening` holds the issue-10 regressions,
+//! `connectivity`, `tls` and `api`; `hardening` holds the issue-10 regressions,
 //! `every_call_ends` the deadline property test, `loom_models` the runtime's
 //! model checks. Tests wait on signals (the peer's counters and hold gate,
 //! the mock's log, a listener's record), never on a fixed sleep.
@@ -33,6 +35,7 @@ pub mod mock;
 pub mod peer;
 pub mod script;
 pub mod support;
+pub mod tls;
 pub mod wait;
 
 mod peer_runtime;

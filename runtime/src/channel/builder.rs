@@ -15,7 +15,7 @@ use crate::channel::backoff::{Backoff, BackoffConfig};
 use crate::channel::core::Core;
 use crate::channel::h2::H2Connector;
 use crate::channel::target::{self, InvalidTarget};
-use crate::transport::ConnectSettings;
+use crate::transport::{ConnectSettings, TlsConfig, tls};
 
 /// The largest HTTP/2 flow-control window (RFC 9113, section 6.9.1).
 const MAX_WINDOW: u32 = (1 << 31) - 1;
@@ -31,6 +31,7 @@ pub struct ChannelBuilder {
     authority: Option<String>,
     stream_window: u32,
     connection_window: u32,
+    tls: Option<TlsConfig>,
 }
 
 impl ChannelBuilder {
@@ -45,6 +46,7 @@ impl ChannelBuilder {
             authority: None,
             stream_window: 1024 * 1024,
             connection_window: 4 * 1024 * 1024,
+            tls: None,
         }
     }
 
@@ -89,18 +91,43 @@ impl ChannelBuilder {
         self
     }
 
+    /// Connects with TLS, with these settings (see [`TlsConfig`]), whatever
+    /// the target's scheme: for `dns:`, `unix:` and bare `host:port`
+    /// targets, which are plaintext otherwise, and for `https://` targets,
+    /// which otherwise use [`TlsConfig::new`]. An `http://` target is
+    /// refused with TLS. Needs a TLS cargo feature (`tls-ring`, the
+    /// default, or `tls-aws-lc`); without one, `build` refuses it.
+    pub fn tls(mut self, config: TlsConfig) -> Self {
+        self.tls = Some(config);
+        self
+    }
+
     /// Builds the channel. Does no I/O: the first call (or
     /// [`Channel::state`] with `true`) connects.
     ///
     /// Refuses settings it cannot use (a target it cannot parse, a backoff
     /// that fails [`BackoffConfig::validate`], a flow-control window over
-    /// 2^31-1) with an error naming the setting, so that nothing fails
-    /// later, inside the channel.
+    /// 2^31-1, TLS settings with bad PEM or TLS in a build without it)
+    /// with an error naming the setting, so that nothing fails later,
+    /// inside the channel.
     pub fn build(self) -> Result<Channel, InvalidTarget> {
-        let target = target::parse(&self.target)?;
+        let parsed = target::parse_target(&self.target)?;
+        let target = parsed.address;
         let invalid = |reason: String| InvalidTarget {
             target: self.target.clone(),
             reason,
+        };
+        let tls_config = match (&self.tls, parsed.https) {
+            (Some(_), false) if self.target.starts_with("http://") => {
+                return Err(invalid(
+                    "TLS was set on the builder for an http:// (plaintext) target; use https:// \
+                     or dns:///host:port"
+                        .to_owned(),
+                ));
+            }
+            (Some(config), _) => Some(config.clone()),
+            (None, true) => Some(TlsConfig::new()),
+            (None, false) => None,
         };
         self.backoff.validate().map_err(invalid)?;
         for (name, window) in [
@@ -131,6 +158,19 @@ impl ChannelBuilder {
             )?),
             None => None,
         };
+        let tls = match &tls_config {
+            Some(config) => {
+                if let Some(reason) = tls::unavailable_reason() {
+                    return Err(invalid(reason.to_owned()));
+                }
+                // The name to verify: the TLS config's, else the authority's host.
+                let authority_host = authority
+                    .as_ref()
+                    .map(|a| a.host().trim_matches(['[', ']']));
+                Some(tls::connector(config, authority_host).map_err(invalid)?)
+            }
+            None => None,
+        };
         let created = Instant::now();
         let seed = created.elapsed().as_nanos() as u64 ^ (Arc::as_ptr(&Arc::new(())) as u64);
         let connector = H2Connector::new(ConnectSettings {
@@ -138,6 +178,7 @@ impl ChannelBuilder {
             authority,
             stream_window: self.stream_window,
             connection_window: self.connection_window,
+            tls,
         });
         Ok(Channel::from_core(Arc::new(Core::new(
             target,

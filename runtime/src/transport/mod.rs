@@ -7,8 +7,13 @@
 //! an [`H2Connection`] that calls open streams on, and tells it once, through
 //! `on_closed`, when the connection is gone.
 //!
+//! On a TLS connection the TLS session (`tls`) sits between the socket and
+//! h2, and the connection's scheme is `https`; the plaintext path is
+//! unchanged.
+//!
 //! Every failure says which step failed ([`Origin`]): resolving the name
-//! (`Resolve`), opening the socket (`Connect`), or HTTP/2 on it (`Http2`);
+//! (`Resolve`), opening the socket (`Connect`), the TLS handshake (`Tls`),
+//! or HTTP/2 on it (`Http2`);
 //! the connect timeout is charged to the step it interrupted. The status
 //! keeps the underlying error as its source (`transport::error`).
 //!
@@ -38,11 +43,14 @@ mod address;
 mod connection;
 pub(crate) mod error;
 mod source;
+pub(crate) mod tls;
 pub(crate) mod window;
 
 pub(crate) use address::Address;
 pub(crate) use connection::{ConnectionShared, H2Connection};
 pub(crate) use source::{ConnectionSource, unprocessed};
+pub use tls::TlsConfig;
+pub(crate) use tls::TlsConnector;
 
 /// How long a new connection waits for the server's SETTINGS (see
 /// `handshake`) before it is used anyway.
@@ -56,6 +64,8 @@ pub(crate) struct ConnectSettings {
     pub(crate) authority: Option<Authority>,
     pub(crate) stream_window: u32,
     pub(crate) connection_window: u32,
+    /// TLS between the socket and HTTP/2; `None`: plaintext.
+    pub(crate) tls: Option<TlsConnector>,
 }
 
 /// Connects to `target` and starts driving the connection on `runtime`.
@@ -84,17 +94,91 @@ pub(crate) async fn connect(
             let stream = limit
                 .run(Origin::Connect, connect_tcp(addrs, target))
                 .await?;
-            let handshake = handshake(stream, settings, target, runtime, on_closed, source);
+            if let Some(tls) = &settings.tls {
+                return connect_tls(stream, tls, &limit, settings, runtime, on_closed, source)
+                    .await;
+            }
+            let handshake = handshake(
+                stream,
+                settings,
+                Scheme::HTTP,
+                target,
+                runtime,
+                on_closed,
+                source,
+            );
             limit.run(Origin::Http2, handshake).await
         }
         Address::Unix(path) => {
             let stream = limit
                 .run(Origin::Connect, connect_unix(path, target))
                 .await?;
-            let handshake = handshake(stream, settings, target, runtime, on_closed, source);
+            if let Some(tls) = &settings.tls {
+                return connect_tls(stream, tls, &limit, settings, runtime, on_closed, source)
+                    .await;
+            }
+            let handshake = handshake(
+                stream,
+                settings,
+                Scheme::HTTP,
+                target,
+                runtime,
+                on_closed,
+                source,
+            );
             limit.run(Origin::Http2, handshake).await
         }
     }
+}
+
+/// The TLS handshake over `stream`, then HTTP/2 over TLS (scheme `https`).
+/// An HTTP/2 step that failed because of TLS (a refused client certificate
+/// shows up at the first read) fails as TLS.
+#[cfg(feature = "tls")]
+async fn connect_tls<T>(
+    stream: T,
+    tls: &TlsConnector,
+    limit: &AttemptLimit<'_>,
+    settings: &ConnectSettings,
+    runtime: tokio::runtime::Handle,
+    on_closed: Box<dyn FnOnce(Status) + Send>,
+    source: Option<Arc<dyn ConnectionSource>>,
+) -> Result<H2Connection, Status>
+where
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let target = limit.target;
+    let stream = limit
+        .run(Origin::Tls, tls::connect(stream, tls, target))
+        .await?;
+    let seen = stream.seen();
+    let handshake = handshake(
+        stream,
+        settings,
+        Scheme::HTTPS,
+        target,
+        runtime,
+        on_closed,
+        source,
+    );
+    limit
+        .run(Origin::Http2, handshake)
+        .await
+        .map_err(|status| tls::reclassify(status, &seen, target, tls))
+}
+
+/// Without a TLS feature there is no [`TlsConnector`] to call this with.
+#[cfg(not(feature = "tls"))]
+async fn connect_tls<T>(
+    _: T,
+    tls: &TlsConnector,
+    _: &AttemptLimit<'_>,
+    _: &ConnectSettings,
+    _: tokio::runtime::Handle,
+    _: Box<dyn FnOnce(Status) + Send>,
+    _: Option<Arc<dyn ConnectionSource>>,
+) -> Result<H2Connection, Status> {
+    match *tls {}
 }
 
 /// The connect timeout of one attempt, shared by its steps.
@@ -188,6 +272,7 @@ async fn connect_unix(_: &std::path::Path, target: &Address) -> Result<TcpStream
 async fn handshake<T>(
     io: T,
     settings: &ConnectSettings,
+    scheme: Scheme,
     target: &Address,
     runtime: tokio::runtime::Handle,
     on_closed: Box<dyn FnOnce(Status) + Send>,
@@ -255,7 +340,7 @@ where
         send,
         shared: Arc::new(ConnectionShared {
             runtime,
-            scheme: Scheme::HTTP,
+            scheme,
             authority,
             user_agent: settings.user_agent.clone(),
             broken,
