@@ -39,7 +39,7 @@ use crate::transport::address::Address;
 ///     .ca_certificate_pem(std::fs::read("ca.pem")?)          // trust this CA only
 ///     .identity_pem(std::fs::read("client.pem")?, std::fs::read("client.key")?) // mutual TLS
 ///     .server_name("foo.test.google.fr");                    // the name to verify
-/// let channel = Channel::builder("dns:///10.0.0.7:443").tls(tls).build()?;
+/// let _channel = Channel::builder("dns:///10.0.0.7:443").tls(tls).build()?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Default)]
