@@ -12,6 +12,12 @@
 //!   cannot implement the spec's CompressedRequest feature (it ignores
 //!   `expect_compressed`). `python_peer::cannot_serve_client_compression`
 //!   measures that: both cases fail there at their feature probe.
+//! - `tonic_tls_peer`, `python_tls_peer`: the TLS column, every case but
+//!   the four compression ones, over TLS against each peer serving the
+//!   test server certificate (made at test time by
+//!   `switchboard_tests::tls::pki`), with the client configured by the
+//!   standard flags: `--use_tls --use_test_ca --ca_file=CA
+//!   --server_host_override=foo.test.google.fr`.
 //! - `binary`: the `interop-client` binary with the standard flags.
 //!
 //! Each peer is started once per test process and shared by its cells;
@@ -20,11 +26,13 @@
 //! with the setup's message; nothing is skipped.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use switchboard::Channel;
 use switchboard_interop_client::cases::{self, Case};
+use switchboard_interop_client::cli;
 use switchboard_interop_client::runner::{CASE_TIME_LIMIT, run_case};
 use switchboard_interop_peer::InteropServer;
 use switchboard_interop_peer::python::PythonServer;
@@ -42,6 +50,87 @@ fn python_peer() -> SocketAddr {
     match PEER.get_or_init(PythonServer::start) {
         Ok(peer) => peer.addr(),
         Err(error) => panic!("the Python grpcio interop peer could not start: {error}"),
+    }
+}
+
+/// The test certificates as files: the CA, and the server's certificate
+/// and key (for the Python peer and `--ca_file`).
+struct TlsFiles {
+    ca: PathBuf,
+    cert: PathBuf,
+    key: PathBuf,
+}
+
+fn tls_files() -> &'static TlsFiles {
+    static FILES: OnceLock<TlsFiles> = OnceLock::new();
+    FILES.get_or_init(|| {
+        let pki = switchboard_tests::tls::pki();
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("interop-tls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("create the TLS files' directory");
+        let write = |name: &str, text: &str| {
+            let path = dir.join(name);
+            std::fs::write(&path, text).expect("write a TLS file");
+            path
+        };
+        TlsFiles {
+            ca: write("ca.pem", &pki.ca.cert_pem),
+            cert: write("server.pem", &pki.server.cert_pem),
+            key: write("server.key", &pki.server.key_pem),
+        }
+    })
+}
+
+/// The shared tonic peer serving TLS.
+fn tonic_tls_peer() -> SocketAddr {
+    static PEER: OnceLock<InteropServer> = OnceLock::new();
+    PEER.get_or_init(|| {
+        let server = &switchboard_tests::tls::pki().server;
+        InteropServer::start_tls(&server.cert_pem, &server.key_pem)
+    })
+    .addr()
+}
+
+/// The shared Python grpcio peer serving TLS.
+fn python_tls_peer() -> SocketAddr {
+    static PEER: OnceLock<Result<PythonServer, String>> = OnceLock::new();
+    let files = tls_files();
+    match PEER.get_or_init(|| PythonServer::start_tls(&files.cert, &files.key)) {
+        Ok(peer) => peer.addr(),
+        Err(error) => panic!("the Python grpcio TLS interop peer could not start: {error}"),
+    }
+}
+
+/// The interop client's standard TLS flags for a server at `addr`.
+fn tls_flags(addr: SocketAddr) -> Vec<String> {
+    vec![
+        "--server_host=127.0.0.1".to_owned(),
+        format!("--server_port={}", addr.port()),
+        "--use_tls=true".to_owned(),
+        "--use_test_ca=true".to_owned(),
+        format!("--ca_file={}", tls_files().ca.display()),
+        "--server_host_override=foo.test.google.fr".to_owned(),
+    ]
+}
+
+/// Runs `case` over TLS on a fresh channel to `addr`, configured by the
+/// standard flags.
+fn run_tls(addr: SocketAddr, case: &Case) -> Result<(), String> {
+    let config = match cli::parse(tls_flags(addr))? {
+        cli::Command::Run(config) => config,
+        cli::Command::Help => return Err("the flags asked for help".to_owned()),
+    };
+    let channel = config
+        .channel_builder()?
+        .build()
+        .map_err(|e| e.to_string())?;
+    run_case(case, &channel, CASE_TIME_LIMIT).result
+}
+
+/// One TLS cell: `case` against the peer called `peer` at `addr`, over TLS.
+fn tls_cell(peer: &str, addr: SocketAddr, name: &str) {
+    if let Err(message) = run_tls(addr, case(name)) {
+        panic!("interop case {name} failed over TLS against the {peer} peer at {addr}: {message}");
     }
 }
 
@@ -137,6 +226,69 @@ matrix!(
     ]
 );
 
+/// One module per TLS peer with one `#[test]` per case, and `CASES`.
+macro_rules! tls_matrix {
+    ($module:ident, $peer:literal, $addr:expr, [$($case:ident),* $(,)?]) => {
+        mod $module {
+            use super::*;
+
+            /// The cases this peer's TLS cells run.
+            pub(crate) const CASES: &[&str] = &[$(stringify!($case)),*];
+
+            $(
+                #[test]
+                fn $case() {
+                    tls_cell($peer, $addr, stringify!($case));
+                }
+            )*
+        }
+    };
+}
+
+tls_matrix!(
+    tonic_tls_peer,
+    "tonic (TLS)",
+    tonic_tls_peer(),
+    [
+        empty_unary,
+        large_unary,
+        client_streaming,
+        server_streaming,
+        ping_pong,
+        empty_stream,
+        custom_metadata,
+        status_code_and_message,
+        special_status_message,
+        unimplemented_method,
+        unimplemented_service,
+        cancel_after_begin,
+        cancel_after_first_response,
+        timeout_on_sleeping_server,
+    ]
+);
+
+tls_matrix!(
+    python_tls_peer,
+    "Python grpcio (TLS)",
+    python_tls_peer(),
+    [
+        empty_unary,
+        large_unary,
+        client_streaming,
+        server_streaming,
+        ping_pong,
+        empty_stream,
+        custom_metadata,
+        status_code_and_message,
+        special_status_message,
+        unimplemented_method,
+        unimplemented_service,
+        cancel_after_begin,
+        cancel_after_first_response,
+        timeout_on_sleeping_server,
+    ]
+);
+
 /// Cells about what the Python peer cannot serve.
 mod python_only {
     use super::*;
@@ -179,6 +331,14 @@ fn matrix_covers_every_case() {
         .map(|c| c.name)
         .collect();
     assert_eq!(python_peer::CASES, python.as_slice());
+    // The TLS column: every case that does not test compression.
+    let tls: Vec<&str> = cases::ALL
+        .iter()
+        .map(|c| c.name)
+        .filter(|name| !name.contains("compressed"))
+        .collect();
+    assert_eq!(tonic_tls_peer::CASES, tls.as_slice());
+    assert_eq!(python_tls_peer::CASES, tls.as_slice());
 }
 
 /// The `interop-client` binary, as an interop harness runs it.
@@ -248,10 +408,25 @@ mod binary {
     }
 
     #[test]
-    fn tls_is_refused_clearly_and_bad_flags_are_usage_errors() {
-        let output = interop_client(&["--server_port=1", "--use_tls=true"]);
+    fn tls_cases_pass_against_the_tonic_tls_peer_with_the_standard_flags() {
+        let mut args = tls_flags(tonic_tls_peer());
+        args.push("--test_case=empty_unary,large_unary,ping_pong".to_owned());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let output = interop_client(&args);
+        let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+        assert!(
+            output.status.success(),
+            "interop-client over TLS exited with {}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+            output.status
+        );
+        assert!(stdout.contains("all 3 test case(s) passed"), "{stdout}");
+    }
+
+    #[test]
+    fn tls_flag_mistakes_and_bad_flags_are_reported() {
+        let output = interop_client(&["--server_port=1", "--use_tls", "--use_test_ca"]);
         assert_eq!(output.status.code(), Some(1));
-        assert!(text(&output.stderr).contains("TLS not supported yet"));
+        assert!(text(&output.stderr).contains("--use_test_ca needs --ca_file"));
 
         let output = interop_client(&["--server_port=1", "--test_case=no_such_case"]);
         assert_eq!(output.status.code(), Some(2));

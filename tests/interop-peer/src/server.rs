@@ -81,6 +81,29 @@ impl InteropServer {
     /// Returns once the socket is listening, or the error of binding it or
     /// building the runtime.
     pub fn start_on(addr: SocketAddr) -> io::Result<InteropServer> {
+        Self::serve(addr, None)
+    }
+
+    /// Starts a TLS server (ALPN `h2`) on `127.0.0.1` with a port chosen by
+    /// the system, with the PEM certificate chain `cert_pem` and its key
+    /// `key_pem`.
+    ///
+    /// # Panics
+    /// If the socket cannot be bound, the runtime cannot be built or tonic
+    /// refuses the certificate.
+    pub fn start_tls(cert_pem: &str, key_pem: &str) -> InteropServer {
+        let identity = tonic::transport::Identity::from_pem(cert_pem, key_pem);
+        let tls = tonic::transport::ServerTlsConfig::new().identity(identity);
+        match Self::serve(SocketAddr::from(([127, 0, 0, 1], 0)), Some(tls)) {
+            Ok(server) => server,
+            Err(error) => panic!("start the TLS tonic interop peer on 127.0.0.1:0: {error}"),
+        }
+    }
+
+    fn serve(
+        addr: SocketAddr,
+        tls: Option<tonic::transport::ServerTlsConfig>,
+    ) -> io::Result<InteropServer> {
         let listener = TcpListener::bind(addr)?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
@@ -99,7 +122,11 @@ impl InteropServer {
             }
             conn
         });
-        let router = Server::builder().add_service(test_service());
+        let mut server = Server::builder();
+        if let Some(tls) = tls {
+            server = server.tls_config(tls).map_err(io::Error::other)?;
+        }
+        let router = server.add_service(test_service());
         let (shutdown, signal) = oneshot::channel::<()>();
         let serving = runtime.spawn(async move {
             // A dropped sender fires the signal as well; `Drop` shuts the

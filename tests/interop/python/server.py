@@ -16,11 +16,12 @@ the flag byte off the wire.
 
 Usage (the Rust side, switchboard_interop_peer::python, does this):
 
-    python server.py --port 0 --gen_dir DIR
+    python server.py --port 0 --gen_dir DIR [--tls_cert CERT.pem --tls_key KEY.pem]
 
 DIR holds the stubs grpc_tools.protoc generated from tests/interop/proto
 (DIR/grpc/testing/*_pb2*.py). The first line on stdout is the bound port,
-printed once the server is serving. The server stops when its stdin reaches
+printed once the server is serving. With --tls_cert and --tls_key it serves
+TLS (grpc.ssl_server_credentials; ALPN h2) instead of plaintext. The server stops when its stdin reaches
 EOF, so it never outlives the process that started it.
 
 A line `stop GRACE` on stdin (GRACE in seconds) stops it gracefully instead:
@@ -181,15 +182,22 @@ def main():
     parser.add_argument(
         "--gen_dir", required=True, help="directory with the generated grpc/testing stubs"
     )
-    parser.add_argument(
-        "--use_tls", default="false", choices=["false"], help="only plaintext is supported"
-    )
+    parser.add_argument("--tls_cert", help="PEM certificate chain: serve TLS (with --tls_key)")
+    parser.add_argument("--tls_key", help="PEM private key of --tls_cert")
     args = parser.parse_args()
+    if (args.tls_cert is None) != (args.tls_key is None):
+        sys.exit("--tls_cert and --tls_key go together")
 
     import_stubs(args.gen_dir)
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=32))
     test_pb2_grpc.add_TestServiceServicer_to_server(TestService(), server)
-    port = server.add_insecure_port("%s:%d" % (args.host, args.port))
+    address = "%s:%d" % (args.host, args.port)
+    if args.tls_cert is not None:
+        with open(args.tls_key, "rb") as key, open(args.tls_cert, "rb") as cert:
+            credentials = grpc.ssl_server_credentials([(key.read(), cert.read())])
+        port = server.add_secure_port(address, credentials)
+    else:
+        port = server.add_insecure_port(address)
     if port == 0:
         sys.exit("cannot listen on %s:%d" % (args.host, args.port))
     server.start()

@@ -12,6 +12,7 @@
 
 use std::io::{self, BufRead as _, BufReader, Write as _};
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Mutex, PoisonError, mpsc};
 use std::time::{Duration, Instant};
@@ -57,12 +58,32 @@ impl PythonServer {
     /// the system), e.g. the port of a server that was stopped with
     /// [`PythonServer::stop_gracefully`].
     pub fn start_on(port: u16) -> Result<PythonServer, String> {
+        Self::spawn(port, None)
+    }
+
+    /// Like [`PythonServer::start`], serving TLS (grpcio's
+    /// `ssl_server_credentials`, ALPN `h2`) with the PEM certificate chain
+    /// in `cert` and its key in `key`.
+    pub fn start_tls(cert: &Path, key: &Path) -> Result<PythonServer, String> {
+        Self::spawn(0, Some((cert, key)))
+    }
+
+    fn spawn(port: u16, tls: Option<(&Path, &Path)>) -> Result<PythonServer, String> {
         let venv = Venv::ensure()?;
         let script = interop_dir().join("python").join("server.py");
-        let mut child = Command::new(venv.python())
+        let mut command = Command::new(venv.python());
+        command
             .arg(&script)
             .args(["--port", &port.to_string(), "--gen_dir"])
-            .arg(venv.gen_dir())
+            .arg(venv.gen_dir());
+        if let Some((cert, key)) = tls {
+            command
+                .arg("--tls_cert")
+                .arg(cert)
+                .arg("--tls_key")
+                .arg(key);
+        }
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
