@@ -1,7 +1,9 @@
 //! TLS for the tests: certificates made at test time with `rcgen` (no key
 //! material is committed), the server side of TLS for the Echo peer
 //! ([`ServerTls`], for [`crate::TonicServer::start_tls`]), and
-//! [`NoAlpnServer`], a raw TLS server that offers no ALPN protocol.
+//! [`NoAlpnServer`], a raw TLS server that offers no ALPN protocol (or,
+//! [`NoAlpnServer::start_h2`], a raw h2 server over TLS that reports the
+//! `:scheme` of each request).
 //!
 //! [`pki`] is made once per test process:
 //!
@@ -190,6 +192,20 @@ impl NoAlpnServer {
     /// # Panics
     /// If the socket cannot be bound or the certificate not loaded.
     pub fn start() -> NoAlpnServer {
+        Self::serve(None)
+    }
+
+    /// A TLS server that does agree on ALPN `h2` and speaks HTTP/2 (with
+    /// h2, no gRPC library): it answers every request with a trailers-only
+    /// UNIMPLEMENTED and sends its `:scheme` on `schemes`.
+    ///
+    /// # Panics
+    /// If the socket cannot be bound or the certificate not loaded.
+    pub fn start_h2(schemes: std::sync::mpsc::Sender<String>) -> NoAlpnServer {
+        Self::serve(Some(schemes))
+    }
+
+    fn serve(h2_schemes: Option<std::sync::mpsc::Sender<String>>) -> NoAlpnServer {
         use rustls::pki_types::pem::PemObject as _;
         use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
@@ -199,13 +215,16 @@ impl NoAlpnServer {
             .expect("server certificate PEM");
         let key = PrivateKeyDer::from_pem_slice(identity.key_pem.as_bytes()).expect("key PEM");
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ServerConfig::builder_with_provider(provider)
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .expect("protocol versions")
             .with_no_client_auth()
             .with_single_cert(chain, key)
             .expect("server certificate");
-        // No `alpn_protocols`: the server ignores the client's ALPN offer.
+        // Without `alpn_protocols` the server ignores the client's ALPN offer.
+        if h2_schemes.is_some() {
+            config.alpn_protocols = vec![b"h2".to_vec()];
+        }
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
         let runtime = PeerRuntime::new("no-alpn-peer", 1).expect("runtime");
         let listener = runtime
@@ -216,6 +235,14 @@ impl NoAlpnServer {
         runtime.handle().spawn(async move {
             while let Ok((tcp, _)) = listener.accept().await {
                 let acceptor = acceptor.clone();
+                if let Some(schemes) = h2_schemes.clone() {
+                    tokio::spawn(async move {
+                        if let Ok(tls) = acceptor.accept(tcp).await {
+                            serve_h2(tls, schemes).await;
+                        }
+                    });
+                    continue;
+                }
                 tokio::spawn(async move {
                     if let Ok(mut tls) = acceptor.accept(tcp).await {
                         let mut sink = [0u8; 1024];
@@ -233,5 +260,27 @@ impl NoAlpnServer {
     /// The address the server listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+}
+
+/// Answers every request on `io` with a trailers-only UNIMPLEMENTED,
+/// sending its `:scheme` on `schemes` first.
+async fn serve_h2<T>(io: T, schemes: std::sync::mpsc::Sender<String>)
+where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let Ok(mut connection) = h2::server::handshake(io).await else {
+        return;
+    };
+    while let Some(Ok((request, mut respond))) = connection.accept().await {
+        let scheme = request.uri().scheme_str().unwrap_or("").to_owned();
+        let _ = schemes.send(scheme);
+        let response = http::Response::builder()
+            .status(200)
+            .header("content-type", "application/grpc")
+            .header("grpc-status", "12")
+            .body(())
+            .expect("a response head");
+        let _ = respond.send_response(response, true);
     }
 }

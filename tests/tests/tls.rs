@@ -215,6 +215,19 @@ fn a_server_without_alpn_h2_is_refused_naming_alpn() {
 }
 
 #[test]
+fn requests_on_a_tls_connection_have_scheme_https() {
+    let (schemes, scheme) = std::sync::mpsc::channel();
+    let server = NoAlpnServer::start_h2(schemes);
+    let status = fails(&channel(&format!("https://{}", server.addr()), test_ca()));
+    assert_eq!(status.code(), Code::Unimplemented, "{status}");
+    assert_eq!(status.origin(), Origin::Server, "{status}");
+    let seen = scheme
+        .recv_timeout(switchboard_tests::wait::WAIT_LIMIT)
+        .expect("the server saw a request");
+    assert_eq!(seen, "https");
+}
+
+#[test]
 fn plaintext_to_a_tls_server_is_not_a_tls_failure() {
     // No TLS asked for: the client speaks plaintext HTTP/2 and fails as
     // before, not as TLS.
