@@ -292,7 +292,15 @@ mod enabled {
                 })?
             }
         };
-        let stream = tokio_rustls::TlsConnector::from(tls.config.clone())
+        // A copy of the config per connection (connection time only, and
+        // the session cache is shared), to note a client-certificate request.
+        let seen = SeenError::default();
+        let mut config = ClientConfig::clone(&tls.config);
+        config.client_auth_cert_resolver = Arc::new(NoteRequest {
+            inner: config.client_auth_cert_resolver.clone(),
+            requested: seen.1.clone(),
+        });
+        let stream = tokio_rustls::TlsConnector::from(Arc::new(config))
             .connect(name, io)
             .await
             .map_err(|e| status_from_io(&e, target, tls.has_identity))?;
@@ -309,12 +317,46 @@ mod enabled {
             .with_origin(Origin::Tls)
             .with_source(rustls::Error::NoApplicationProtocol));
         }
-        Ok(TlsIo::new(stream))
+        Ok(TlsIo::new(stream, seen))
     }
 
-    /// The first TLS error of a session, once there is one.
+    /// What a TLS session learned that explains its end: its first TLS
+    /// error, once there is one, and whether the server asked for a client
+    /// certificate.
     #[derive(Clone, Default)]
-    pub(crate) struct SeenError(Arc<std::sync::OnceLock<rustls::Error>>);
+    pub(crate) struct SeenError(
+        Arc<std::sync::OnceLock<rustls::Error>>,
+        Arc<std::sync::atomic::AtomicBool>,
+    );
+
+    /// The client-certificate resolver of one connection: the configured
+    /// one, noting that the server asked (some servers close the connection
+    /// without an alert when the client sends no certificate).
+    #[derive(Debug)]
+    struct NoteRequest {
+        inner: Arc<dyn rustls::client::ResolvesClientCert>,
+        requested: Arc<std::sync::atomic::AtomicBool>,
+    }
+
+    impl rustls::client::ResolvesClientCert for NoteRequest {
+        fn resolve(
+            &self,
+            root_hint_subjects: &[&[u8]],
+            sigschemes: &[rustls::SignatureScheme],
+        ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+            self.requested
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+            self.inner.resolve(root_hint_subjects, sigschemes)
+        }
+
+        fn only_raw_public_keys(&self) -> bool {
+            self.inner.only_raw_public_keys()
+        }
+
+        fn has_certs(&self) -> bool {
+            self.inner.has_certs()
+        }
+    }
 
     /// A TLS session as h2 sees it: tokio-rustls's stream, except that a
     /// write that fails because the peer closed the connection first waits
@@ -339,10 +381,10 @@ mod enabled {
     }
 
     impl<IO: AsyncRead + AsyncWrite + Unpin> TlsIo<IO> {
-        fn new(stream: TlsStream<IO>) -> Self {
+        fn new(stream: TlsStream<IO>, seen: SeenError) -> Self {
             TlsIo {
                 stream,
-                seen: SeenError::default(),
+                seen,
                 deferred: None,
             }
         }
@@ -560,6 +602,30 @@ mod enabled {
         }
     }
 
+    /// Whether `status` says the peer closed or reset the connection.
+    fn closed_by_peer(status: &Status) -> bool {
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = status.source();
+        while let Some(error) = cause {
+            let io = match error.downcast_ref::<h2::Error>() {
+                Some(h2) => h2.get_io(),
+                None => error.downcast_ref::<io::Error>(),
+            };
+            if io.is_some_and(|io| {
+                matches!(
+                    io.kind(),
+                    io::ErrorKind::BrokenPipe
+                        | io::ErrorKind::ConnectionReset
+                        | io::ErrorKind::ConnectionAborted
+                        | io::ErrorKind::UnexpectedEof
+                )
+            }) {
+                return true;
+            }
+            cause = error.source();
+        }
+        false
+    }
+
     /// `status` from a TLS connection's HTTP/2 step: if a TLS error caused
     /// it (the session `seen` it, or it is in the status's source chain) (with TLS 1.3 the server refuses a client certificate after the
     /// client's handshake is done, so its alert comes with the first read),
@@ -572,6 +638,27 @@ mod enabled {
     ) -> Status {
         if let Some(tls_error) = seen.0.get() {
             return status_from_rustls(tls_error, target, tls.has_identity);
+        }
+        let requested = seen.1.load(std::sync::atomic::Ordering::Relaxed);
+        if requested && status.origin() == Origin::Http2 && closed_by_peer(&status) {
+            // No alert, but the server asked for our certificate and then
+            // closed the connection before HTTP/2 began: it refused the
+            // certificate we sent, or the lack of one.
+            let what = if tls.has_identity {
+                "the server asked for a client certificate and closed the connection after \
+                 the handshake: it refused ours; check that it is signed by a CA the server \
+                 trusts and still valid"
+            } else {
+                "the server asked for a client certificate and closed the connection after \
+                 the handshake: it requires a client certificate (mutual TLS); set one with \
+                 TlsConfig::identity_pem"
+            };
+            return Status::unavailable(format!(
+                "TLS handshake with {target} failed: {what} ({})",
+                status.message()
+            ))
+            .with_origin(Origin::Tls)
+            .with_source(status);
         }
         let mut cause: Option<&(dyn std::error::Error + 'static)> = status.source();
         while let Some(error) = cause {

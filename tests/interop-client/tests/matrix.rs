@@ -319,6 +319,92 @@ mod python_only {
     }
 }
 
+/// TLS against grpcio (BoringSSL) beyond the cells: its failures name
+/// their cause as they do against tonic (rustls), and mutual TLS works.
+mod python_tls_only {
+    use std::error::Error as _;
+
+    use switchboard::prelude::*;
+    use switchboard::status::Origin;
+    use switchboard::{Code, Status, TlsConfig};
+    use switchboard_interop_client::pb::test_service_client::TestServiceBlockingStub;
+
+    use super::*;
+
+    fn test_ca() -> TlsConfig {
+        TlsConfig::new().ca_certificate_pem(switchboard_tests::tls::pki().ca.cert_pem.clone())
+    }
+
+    fn channel(addr: SocketAddr, tls: TlsConfig) -> Channel {
+        Channel::builder(format!("https://{addr}"))
+            .tls(tls)
+            .build()
+            .expect("valid settings")
+    }
+
+    /// The status of a failed EmptyCall to `addr` with `tls`.
+    fn failure(addr: SocketAddr, tls: TlsConfig) -> Status {
+        TestServiceBlockingStub::new(channel(addr, tls))
+            .with_deadline_after(CASE_TIME_LIMIT)
+            .empty_call(Default::default())
+            .expect_err("the call fails")
+    }
+
+    /// `status` is a TLS failure naming `words`.
+    fn assert_tls(status: &Status, words: &[&str]) {
+        assert_eq!(status.code(), Code::Unavailable, "{status}");
+        assert_eq!(status.origin(), Origin::Tls, "{status}");
+        for word in words {
+            assert!(status.message().contains(word), "{word:?} not in {status}");
+        }
+    }
+
+    /// `status` is a TLS failure naming `words`, with a rustls::Error behind it.
+    fn assert_tls_error(status: &Status, words: &[&str]) {
+        assert_tls(status, words);
+        let mut cause = status.source();
+        let mut found = false;
+        while let Some(error) = cause {
+            found |= error.downcast_ref::<rustls::Error>().is_some();
+            cause = error.source();
+        }
+        assert!(found, "no rustls::Error behind {status:?}");
+    }
+
+    #[test]
+    fn certificate_errors_name_their_cause() {
+        let addr = python_tls_peer();
+        // Mozilla's roots do not know the test CA.
+        assert_tls_error(&failure(addr, TlsConfig::new()), &["unknown issuer"]);
+        let elsewhere = test_ca().server_name("elsewhere.example");
+        assert_tls_error(&failure(addr, elsewhere), &["name mismatch"]);
+    }
+
+    #[test]
+    fn mutual_tls_needs_the_client_certificate() {
+        let files = tls_files();
+        let peer = PythonServer::start_mutual_tls(&files.cert, &files.key, &files.ca)
+            .unwrap_or_else(|e| panic!("the Python grpcio mTLS peer could not start: {e}"));
+        let client = &switchboard_tests::tls::pki().client;
+        let with_cert = test_ca().identity_pem(client.cert_pem.clone(), client.key_pem.clone());
+        let result = run_case(
+            case("empty_unary"),
+            &channel(peer.addr(), with_cert),
+            CASE_TIME_LIMIT,
+        );
+        if let Err(message) = result.result {
+            panic!("mutual TLS with the client certificate failed: {message}");
+        }
+        // grpcio closes the connection without an alert the client can
+        // read: the failure is told by the server's request for a
+        // certificate, and the source is the I/O error of the close.
+        assert_tls(
+            &failure(peer.addr(), test_ca()),
+            &["requires a client certificate", "identity_pem"],
+        );
+    }
+}
+
 /// The matrix covers every case: all of them against tonic, and against
 /// Python all but the ones that need CompressedRequest.
 #[test]

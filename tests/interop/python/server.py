@@ -16,12 +16,15 @@ the flag byte off the wire.
 
 Usage (the Rust side, switchboard_interop_peer::python, does this):
 
-    python server.py --port 0 --gen_dir DIR [--tls_cert CERT.pem --tls_key KEY.pem]
+    python server.py --port 0 --gen_dir DIR [--tls_cert CERT.pem --tls_key KEY.pem
+                                             [--tls_client_ca CA.pem]]
 
 DIR holds the stubs grpc_tools.protoc generated from tests/interop/proto
 (DIR/grpc/testing/*_pb2*.py). The first line on stdout is the bound port,
 printed once the server is serving. With --tls_cert and --tls_key it serves
-TLS (grpc.ssl_server_credentials; ALPN h2) instead of plaintext. The server stops when its stdin reaches
+TLS (grpc.ssl_server_credentials; ALPN h2) instead of plaintext; with
+--tls_client_ca too, clients must present a certificate of that CA (mutual
+TLS). The server stops when its stdin reaches
 EOF, so it never outlives the process that started it.
 
 A line `stop GRACE` on stdin (GRACE in seconds) stops it gracefully instead:
@@ -184,6 +187,7 @@ def main():
     )
     parser.add_argument("--tls_cert", help="PEM certificate chain: serve TLS (with --tls_key)")
     parser.add_argument("--tls_key", help="PEM private key of --tls_cert")
+    parser.add_argument("--tls_client_ca", help="PEM CA: require client certificates of it")
     args = parser.parse_args()
     if (args.tls_cert is None) != (args.tls_key is None):
         sys.exit("--tls_cert and --tls_key go together")
@@ -194,7 +198,14 @@ def main():
     address = "%s:%d" % (args.host, args.port)
     if args.tls_cert is not None:
         with open(args.tls_key, "rb") as key, open(args.tls_cert, "rb") as cert:
-            credentials = grpc.ssl_server_credentials([(key.read(), cert.read())])
+            pairs = [(key.read(), cert.read())]
+        if args.tls_client_ca is not None:
+            with open(args.tls_client_ca, "rb") as ca:
+                credentials = grpc.ssl_server_credentials(
+                    pairs, root_certificates=ca.read(), require_client_auth=True
+                )
+        else:
+            credentials = grpc.ssl_server_credentials(pairs)
         port = server.add_secure_port(address, credentials)
     else:
         port = server.add_insecure_port(address)

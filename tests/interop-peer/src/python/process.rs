@@ -58,17 +58,31 @@ impl PythonServer {
     /// the system), e.g. the port of a server that was stopped with
     /// [`PythonServer::stop_gracefully`].
     pub fn start_on(port: u16) -> Result<PythonServer, String> {
-        Self::spawn(port, None)
+        Self::spawn(port, None, None)
     }
 
     /// Like [`PythonServer::start`], serving TLS (grpcio's
     /// `ssl_server_credentials`, ALPN `h2`) with the PEM certificate chain
     /// in `cert` and its key in `key`.
     pub fn start_tls(cert: &Path, key: &Path) -> Result<PythonServer, String> {
-        Self::spawn(0, Some((cert, key)))
+        Self::spawn(0, Some((cert, key)), None)
     }
 
-    fn spawn(port: u16, tls: Option<(&Path, &Path)>) -> Result<PythonServer, String> {
+    /// Like [`PythonServer::start_tls`], requiring a client certificate
+    /// signed by the CA in the PEM file `client_ca` (mutual TLS).
+    pub fn start_mutual_tls(
+        cert: &Path,
+        key: &Path,
+        client_ca: &Path,
+    ) -> Result<PythonServer, String> {
+        Self::spawn(0, Some((cert, key)), Some(client_ca))
+    }
+
+    fn spawn(
+        port: u16,
+        tls: Option<(&Path, &Path)>,
+        client_ca: Option<&Path>,
+    ) -> Result<PythonServer, String> {
         let venv = Venv::ensure()?;
         let script = interop_dir().join("python").join("server.py");
         let mut command = Command::new(venv.python());
@@ -82,6 +96,9 @@ impl PythonServer {
                 .arg(cert)
                 .arg("--tls_key")
                 .arg(key);
+        }
+        if let Some(ca) = client_ca {
+            command.arg("--tls_client_ca").arg(ca);
         }
         let mut child = command
             .stdin(Stdio::piped())
