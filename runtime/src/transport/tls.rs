@@ -677,3 +677,72 @@ mod enabled {
         status
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(feature = "tls")]
+    #[test]
+    fn settings_are_checked_naming_the_setting() {
+        for (config, setting) in [
+            (
+                TlsConfig::new().ca_certificate_pem(""),
+                "ca_certificate_pem",
+            ),
+            (
+                TlsConfig::new().ca_certificate_pem("-----BEGIN CERTIFICATE-----\nnot base64!\n"),
+                "ca_certificate_pem",
+            ),
+            (TlsConfig::new().identity_pem("", ""), "identity_pem"),
+            (TlsConfig::new().server_name(""), "server name"),
+        ] {
+            let error = connector(&config, None).unwrap_err();
+            assert!(error.contains(setting), "{setting}: {error}");
+        }
+        // Default roots, no identity: fine, and ALPN is h2 alone.
+        let ok = connector(&TlsConfig::new(), Some("example.com")).unwrap();
+        assert_eq!(ok.config.alpn_protocols, vec![b"h2".to_vec()]);
+        assert!(ok.server_name.is_some());
+    }
+
+    #[cfg(feature = "tls-ring")]
+    #[test]
+    fn a_rustls_config_takes_no_pem_settings_and_gets_alpn_h2() {
+        let custom = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth();
+        let custom = Arc::new(custom);
+        let config = TlsConfig::new().rustls_client_config(custom.clone());
+        let ok = connector(&config, None).unwrap();
+        assert_eq!(ok.config.alpn_protocols, vec![b"h2".to_vec()]);
+        let mixed = config.ca_certificate_pem("x");
+        let error = connector(&mixed, None).unwrap_err();
+        assert!(error.contains("rustls_client_config"), "{error}");
+    }
+
+    #[cfg(not(feature = "tls"))]
+    #[test]
+    fn without_a_tls_feature_tls_is_refused_with_the_features_to_enable() {
+        let error = connector(&TlsConfig::new(), None).unwrap_err();
+        assert!(error.contains("tls-ring"), "{error}");
+        assert!(unavailable_reason().is_some());
+        for builder in [
+            crate::Channel::builder("https://example.com"),
+            crate::Channel::builder("dns:///example.com:443").tls(TlsConfig::new()),
+        ] {
+            let error = builder.build().unwrap_err();
+            assert!(error.reason.contains("TLS is not compiled in"), "{error}");
+        }
+        // Plaintext is unaffected.
+        assert!(
+            crate::Channel::builder("http://example.com")
+                .build()
+                .is_ok()
+        );
+    }
+}
