@@ -74,6 +74,7 @@ pub use metadata::{Metadata, MetadataError};
 pub use method::{MethodDescriptor, MethodKind};
 pub use options::CallOptions;
 pub use status::{Code, Origin, Status};
+pub use transport::TlsConfig;
 
 /// What users of generated stubs bring into scope: `use switchboard::prelude::*;`
 /// makes the [`Stub`](stub::Stub) options (`with_deadline_after`, …) callable.

@@ -185,8 +185,7 @@ pub struct Status {
 /// "transport error"); here each of those has its own variant, and
 /// [`std::error::Error::source`] gives the underlying error.
 ///
-/// The transport sets `Resolve`, `Connect` and `Http2` (and `Tls` once TLS
-/// exists), reading the server's trailers sets `Server`; every other status
+/// The transport sets `Resolve`, `Connect`, `Tls` and `Http2`, reading the server's trailers sets `Server`; every other status
 /// is `Local`, the default, including one built with [`Status::new`].
 /// New variants may be added (for example when the channel gains resolvers
 /// of its own), so a `match` needs a wildcard arm.
@@ -219,9 +218,12 @@ pub enum Origin {
     /// is the [`std::io::Error`] (e.g. of kind `ConnectionRefused` or
     /// `TimedOut`). The server never saw the call; retrying later may work.
     Connect,
-    /// The TLS handshake or the TLS session failed. Not produced yet (the
-    /// transport has no TLS yet); the source will be the TLS library's error.
-    /// Retrying rarely helps: check certificates and configuration.
+    /// The TLS handshake or the TLS session failed: the server's
+    /// certificate was refused (unknown issuer, expired, not valid for the
+    /// name), the server refused ours or required one, or the server did not
+    /// agree on ALPN `h2`. The message says which and what to change; the
+    /// source is the `rustls::Error`. Retrying rarely helps: check
+    /// certificates and configuration.
     Tls,
     /// The HTTP/2 connection or the call's stream failed after the socket was
     /// open: the peer reset the stream (`RST_STREAM`) or closed the

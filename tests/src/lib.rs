@@ -16,6 +16,8 @@
 //!   behaviour written as data, for property tests.
 //! - [`proxy::Proxy`]: a TCP proxy that can go silent both ways without
 //!   closing its sockets (a dead network path), for keepalive tests.
+//! - [`tls`]: test certificates made at test time, the Echo peer's TLS
+//!   settings ([`TonicServer::start_tls`]) and a TLS server without ALPN.
 //! - [`support`] (requests, replies, options, runtimes), [`wait`] (the one
 //!   poll-until helper and the watchdog) and [`listener`] (a recording
 //!   listener for calls made by hand).
@@ -24,8 +26,8 @@
 //! are: `unary`, `streaming`, `metadata`, `status`, `framing`,
 //! `compression`, `flow_control` (and `flow_control_memory`, alone in its
 //! process), `concurrency`, `deadlines`, `cancellation`, `reset`, `goaway`,
-//! `connectivity`, `watch`, `keepalive` and `api`; `hardening` holds the
-//! issue-10 regressions, `every_call_ends` the deadline property test,
+//! `connectivity`, `watch`, `keepalive`, `tls` and `api`; `hardening` holds
+//! the issue-10 regressions, `every_call_ends` the deadline property test,
 //! `loom_models` the runtime's model checks. Tests wait on signals (the peer's counters and hold gate,
 //! the mock's log, a listener's record), never on a fixed sleep.
 
@@ -36,6 +38,7 @@ pub mod peer;
 pub mod proxy;
 pub mod script;
 pub mod support;
+pub mod tls;
 pub mod wait;
 
 mod peer_runtime;

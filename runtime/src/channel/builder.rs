@@ -15,8 +15,8 @@ use crate::channel::backoff::{Backoff, BackoffConfig};
 use crate::channel::core::Core;
 use crate::channel::h2::H2Connector;
 use crate::channel::target::{self, InvalidTarget};
-use crate::transport::ConnectSettings;
 use crate::transport::keepalive::KeepalivePolicy;
+use crate::transport::{ConnectSettings, TlsConfig, tls};
 
 /// The largest HTTP/2 flow-control window (RFC 9113, section 6.9.1).
 const MAX_WINDOW: u32 = (1 << 31) - 1;
@@ -40,6 +40,7 @@ pub struct ChannelBuilder {
     keepalive_timeout: Duration,
     keepalive_permit_without_calls: bool,
     tcp_keepalive: Option<Duration>,
+    tls: Option<TlsConfig>,
 }
 
 impl ChannelBuilder {
@@ -58,6 +59,7 @@ impl ChannelBuilder {
             keepalive_timeout: Duration::from_secs(20),
             keepalive_permit_without_calls: false,
             tcp_keepalive: Some(Duration::from_secs(2 * 60 * 60)),
+            tls: None,
         }
     }
 
@@ -146,19 +148,44 @@ impl ChannelBuilder {
         self
     }
 
+    /// Connects with TLS, with these settings (see [`TlsConfig`]), whatever
+    /// the target's scheme: for `dns:`, `unix:` and bare `host:port`
+    /// targets, which are plaintext otherwise, and for `https://` targets,
+    /// which otherwise use [`TlsConfig::new`]. An `http://` target is
+    /// refused with TLS. Needs a TLS cargo feature (`tls-ring`, the
+    /// default, or `tls-aws-lc`); without one, `build` refuses it.
+    pub fn tls(mut self, config: TlsConfig) -> Self {
+        self.tls = Some(config);
+        self
+    }
+
     /// Builds the channel. Does no I/O: the first call (or
     /// [`Channel::state`] with `true`) connects.
     ///
     /// Refuses settings it cannot use (a target it cannot parse, a backoff
     /// that fails [`BackoffConfig::validate`], a flow-control window over
     /// 2^31-1, a zero keepalive time or timeout, a TCP keepalive idle time
-    /// outside 1..=32767 s) with an error naming the setting, so that
-    /// nothing fails later, inside the channel.
+    /// outside 1..=32767 s, TLS settings with bad PEM or TLS in a build
+    /// without it) with an error naming the setting, so that nothing fails
+    /// later, inside the channel.
     pub fn build(self) -> Result<Channel, InvalidTarget> {
-        let target = target::parse(&self.target)?;
+        let parsed = target::parse_target(&self.target)?;
+        let target = parsed.address;
         let invalid = |reason: String| InvalidTarget {
             target: self.target.clone(),
             reason,
+        };
+        let tls_config = match (&self.tls, parsed.https) {
+            (Some(_), false) if self.target.starts_with("http://") => {
+                return Err(invalid(
+                    "TLS was set on the builder for an http:// (plaintext) target; use https:// \
+                     or dns:///host:port"
+                        .to_owned(),
+                ));
+            }
+            (Some(config), _) => Some(config.clone()),
+            (None, true) => Some(TlsConfig::new()),
+            (None, false) => None,
         };
         self.backoff.validate().map_err(invalid)?;
         for (name, window) in [
@@ -202,6 +229,19 @@ impl ChannelBuilder {
             )?),
             None => None,
         };
+        let tls = match &tls_config {
+            Some(config) => {
+                if let Some(reason) = tls::unavailable_reason() {
+                    return Err(invalid(reason.to_owned()));
+                }
+                // The name to verify: the TLS config's, else the authority's host.
+                let authority_host = authority
+                    .as_ref()
+                    .map(|a| a.host().trim_matches(['[', ']']));
+                Some(tls::connector(config, authority_host).map_err(invalid)?)
+            }
+            None => None,
+        };
         let created = Instant::now();
         let seed = created.elapsed().as_nanos() as u64 ^ (Arc::as_ptr(&Arc::new(())) as u64);
         let connector = H2Connector::new(ConnectSettings {
@@ -217,6 +257,7 @@ impl ChannelBuilder {
                 ))
             }),
             tcp_keepalive: self.tcp_keepalive,
+            tls,
         });
         Ok(Channel::from_core(Arc::new(Core::new(
             target,

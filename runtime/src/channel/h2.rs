@@ -15,7 +15,9 @@ use crate::call::SharedCall;
 use crate::call::h2::{CallSpec, H2Call};
 use crate::channel::connection::{ChannelLink, Connection, Connector};
 use crate::status::Status;
-use crate::transport::{self, Address, ConnectSettings, ConnectionSource, H2Connection};
+use crate::transport::{
+    self, Address, ConnectSettings, ConnectionHooks, ConnectionSource, H2Connection,
+};
 
 /// Opens HTTP/2 connections with the channel's settings.
 pub(crate) struct H2Connector {
@@ -44,15 +46,12 @@ impl Connector for H2Connector {
         let on_goaway = link.clone();
         let on_going_away = Box::new(move || on_goaway.going_away());
         let source: Arc<dyn ConnectionSource> = Arc::new(link);
-        transport::connect(
-            address,
-            &self.settings,
-            timeout,
-            runtime.clone(),
+        let hooks = ConnectionHooks {
             on_closed,
             on_going_away,
-            Some(source),
-        )
+            source: Some(source),
+        };
+        transport::connect(address, &self.settings, timeout, runtime.clone(), hooks)
     }
 }
 

@@ -2,10 +2,11 @@
 //!
 //! Parses what a user passes to [`Channel::builder`](crate::Channel::builder)
 //! per gRPC's naming doc, as far as this client supports it:
-//! `http://host[:port]`, `dns:///host[:port]` (also `dns:host[:port]` and a
-//! bare `host:port`), and `unix:/abs/path`, `unix:///abs/path` or
-//! `unix:rel/path`. Parsing does no I/O: names are resolved when the channel
-//! connects.
+//! `http://host[:port]`, `https://host[:port]` (TLS, default port 443),
+//! `dns:///host[:port]` (also `dns:host[:port]` and a bare `host:port`),
+//! and `unix:/abs/path`, `unix:///abs/path` or `unix:rel/path`. Only
+//! `https://` asks for TLS by itself; the others use TLS if the builder sets
+//! it. Parsing does no I/O: names are resolved when the channel connects.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -36,7 +37,40 @@ impl fmt::Display for InvalidTarget {
 
 impl std::error::Error for InvalidTarget {}
 
-/// Parses a target string into the address the transport connects to.
+/// A parsed target: where to connect, and whether its scheme asks for TLS.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Target {
+    /// The address the transport connects to.
+    pub(crate) address: Address,
+    /// `https://`: TLS even if the builder sets none.
+    pub(crate) https: bool,
+}
+
+/// Parses a target string: its address, and whether it is `https://`.
+pub(crate) fn parse_target(target: &str) -> Result<Target, InvalidTarget> {
+    match target.strip_prefix("https://") {
+        Some(rest) => {
+            let (host, port) =
+                split_host_port(rest.trim_end_matches('/'), 443).map_err(|reason| {
+                    InvalidTarget {
+                        target: target.to_string(),
+                        reason: reason.to_string(),
+                    }
+                })?;
+            Ok(Target {
+                address: Address::Tcp { host, port },
+                https: true,
+            })
+        }
+        None => Ok(Target {
+            address: parse(target)?,
+            https: false,
+        }),
+    }
+}
+
+/// Parses a target string other than `https://` into the address the
+/// transport connects to.
 pub(crate) fn parse(target: &str) -> Result<Address, InvalidTarget> {
     let invalid = |reason: &str| InvalidTarget {
         target: target.to_string(),
@@ -52,9 +86,7 @@ pub(crate) fn parse(target: &str) -> Result<Address, InvalidTarget> {
     let (rest, default_port) = if let Some(rest) = target.strip_prefix("http://") {
         (rest.trim_end_matches('/'), 80)
     } else if target.starts_with("https://") {
-        return Err(invalid(
-            "TLS is not supported yet; use http:// for plaintext HTTP/2",
-        ));
+        return Err(invalid("https:// targets are parsed by parse_target"));
     } else if let Some(rest) = target.strip_prefix("dns:") {
         let rest = match rest.strip_prefix("//") {
             // dns://authority/host:port: a custom DNS server is not supported.
@@ -71,7 +103,9 @@ pub(crate) fn parse(target: &str) -> Result<Address, InvalidTarget> {
         };
         (rest, 443)
     } else if target.contains("://") {
-        return Err(invalid("unknown scheme; expected http://, dns: or unix:"));
+        return Err(invalid(
+            "unknown scheme; expected http://, https://, dns: or unix:",
+        ));
     } else {
         (target, 443)
     };
@@ -143,12 +177,22 @@ mod tests {
             Address::Unix("/tmp/s.sock".into())
         );
         assert_eq!(tcp("::1", 7).authority(), "[::1]:7");
+        for (text, address, https) in [
+            ("https://example.com", tcp("example.com", 443), true),
+            ("https://example.com:8443/", tcp("example.com", 8443), true),
+            ("https://[::1]:9", tcp("::1", 9), true),
+            ("http://example.com", tcp("example.com", 80), false),
+            ("dns:///example.com:9", tcp("example.com", 9), false),
+        ] {
+            assert_eq!(parse_target(text).unwrap(), Target { address, https });
+        }
     }
 
     #[test]
     fn refuses_with_a_reason() {
         for bad in [
-            "https://x:1",
+            "https://",
+            "https://x:1/path",
             "ftp://x",
             "http://x:99999",
             "http://:1",
@@ -157,7 +201,7 @@ mod tests {
             "http://x:1/path",
             "::1:5",
         ] {
-            let err = parse(bad).unwrap_err();
+            let err = parse_target(bad).unwrap_err();
             assert!(err.to_string().contains(bad), "{err}");
             assert!(!err.reason.is_empty());
         }

@@ -12,8 +12,13 @@
 //! `keepalive`), a task per connection pings it when it goes quiet and has
 //! the driver drop it when no answer comes.
 //!
+//! On a TLS connection the TLS session (`tls`) sits between the socket and
+//! h2, and the connection's scheme is `https`; the plaintext path is
+//! unchanged.
+//!
 //! Every failure says which step failed ([`Origin`]): resolving the name
-//! (`Resolve`), opening the socket (`Connect`), or HTTP/2 on it (`Http2`);
+//! (`Resolve`), opening the socket (`Connect`), the TLS handshake (`Tls`),
+//! or HTTP/2 on it (`Http2`);
 //! the connect timeout is charged to the step it interrupted. The status
 //! keeps the underlying error as its source (`transport::error`).
 //!
@@ -48,11 +53,14 @@ pub(crate) mod error;
 mod goaway;
 pub(crate) mod keepalive;
 mod source;
+pub(crate) mod tls;
 pub(crate) mod window;
 
 pub(crate) use address::Address;
 pub(crate) use connection::{ConnectionShared, H2Connection};
 pub(crate) use source::{ConnectionSource, unprocessed};
+pub use tls::TlsConfig;
+pub(crate) use tls::TlsConnector;
 
 /// How long a new connection waits for the server's SETTINGS (see
 /// `handshake`) before it is used anyway.
@@ -71,23 +79,35 @@ pub(crate) struct ConnectSettings {
     pub(crate) keepalive: Option<Arc<KeepalivePolicy>>,
     /// TCP keepalive idle time (`SO_KEEPALIVE`); `None`: off.
     pub(crate) tcp_keepalive: Option<Duration>,
+    /// TLS between the socket and HTTP/2; `None`: plaintext.
+    pub(crate) tls: Option<TlsConnector>,
 }
 
-/// Connects to `target` and starts driving the connection on `runtime`.
+/// What a connection tells its channel, and where its retried calls get
+/// their next connection.
+pub(crate) struct ConnectionHooks {
+    /// Runs once, on the runtime, when the connection ends.
+    pub(crate) on_closed: Box<dyn FnOnce(Status) + Send>,
+    /// Runs at most once before that, when the connection can take no new
+    /// calls (a GOAWAY arrived) while its calls go on.
+    pub(crate) on_going_away: Box<dyn FnOnce() + Send>,
+    /// Where a call the server did not process is sent again; `None`
+    /// disables transparent retry.
+    pub(crate) source: Option<Arc<dyn ConnectionSource>>,
+}
+
+/// Connects to `target` and starts driving the connection on `runtime`,
+/// telling the channel what happens to it through `hooks`.
 ///
-/// The whole attempt (resolve, connect, handshake) is bounded by `timeout`;
-/// running out of it fails with the origin of the step it interrupted.
-/// `on_closed` runs once, on the runtime, when the connection ends;
-/// `on_going_away` at most once before that, when the connection can take
-/// no new calls (a GOAWAY arrived) while its calls go on.
+/// The whole attempt (resolve, connect, TLS, handshake) is bounded by
+/// `timeout`; running out of it fails with the origin of the step it
+/// interrupted.
 pub(crate) async fn connect(
     target: &Address,
     settings: &ConnectSettings,
     timeout: Duration,
     runtime: tokio::runtime::Handle,
-    on_closed: Box<dyn FnOnce(Status) + Send>,
-    on_going_away: Box<dyn FnOnce() + Send>,
-    source: Option<Arc<dyn ConnectionSource>>,
+    hooks: ConnectionHooks,
 ) -> Result<H2Connection, Status> {
     let limit = AttemptLimit {
         deadline: Instant::now().checked_add(timeout),
@@ -105,33 +125,63 @@ pub(crate) async fn connect(
                     connect_tcp(addrs, target, settings.tcp_keepalive),
                 )
                 .await?;
-            let handshake = handshake(
-                stream,
-                settings,
-                target,
-                runtime,
-                on_closed,
-                on_going_away,
-                source,
-            );
+            if let Some(tls) = &settings.tls {
+                return connect_tls(stream, tls, &limit, settings, runtime, hooks).await;
+            }
+            let handshake = handshake(stream, settings, Scheme::HTTP, target, runtime, hooks);
             limit.run(Origin::Http2, handshake).await
         }
         Address::Unix(path) => {
             let stream = limit
                 .run(Origin::Connect, connect_unix(path, target))
                 .await?;
-            let handshake = handshake(
-                stream,
-                settings,
-                target,
-                runtime,
-                on_closed,
-                on_going_away,
-                source,
-            );
+            if let Some(tls) = &settings.tls {
+                return connect_tls(stream, tls, &limit, settings, runtime, hooks).await;
+            }
+            let handshake = handshake(stream, settings, Scheme::HTTP, target, runtime, hooks);
             limit.run(Origin::Http2, handshake).await
         }
     }
+}
+
+/// The TLS handshake over `stream`, then HTTP/2 over TLS (scheme `https`).
+/// An HTTP/2 step that failed because of TLS (a refused client certificate
+/// shows up at the first read) fails as TLS.
+#[cfg(feature = "tls")]
+async fn connect_tls<T>(
+    stream: T,
+    tls: &TlsConnector,
+    limit: &AttemptLimit<'_>,
+    settings: &ConnectSettings,
+    runtime: tokio::runtime::Handle,
+    hooks: ConnectionHooks,
+) -> Result<H2Connection, Status>
+where
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let target = limit.target;
+    let stream = limit
+        .run(Origin::Tls, tls::connect(stream, tls, target))
+        .await?;
+    let seen = stream.seen();
+    let handshake = handshake(stream, settings, Scheme::HTTPS, target, runtime, hooks);
+    limit
+        .run(Origin::Http2, handshake)
+        .await
+        .map_err(|status| tls::reclassify(status, &seen, target, tls))
+}
+
+/// Without a TLS feature there is no [`TlsConnector`] to call this with.
+#[cfg(not(feature = "tls"))]
+async fn connect_tls<T>(
+    _: T,
+    tls: &TlsConnector,
+    _: &AttemptLimit<'_>,
+    _: &ConnectSettings,
+    _: tokio::runtime::Handle,
+    _: ConnectionHooks,
+) -> Result<H2Connection, Status> {
+    match *tls {}
 }
 
 /// The connect timeout of one attempt, shared by its steps.
@@ -231,15 +281,19 @@ async fn connect_unix(_: &std::path::Path, target: &Address) -> Result<TcpStream
 async fn handshake<T>(
     io: T,
     settings: &ConnectSettings,
+    scheme: Scheme,
     target: &Address,
     runtime: tokio::runtime::Handle,
-    on_closed: Box<dyn FnOnce(Status) + Send>,
-    on_going_away: Box<dyn FnOnce() + Send>,
-    source: Option<Arc<dyn ConnectionSource>>,
+    hooks: ConnectionHooks,
 ) -> Result<H2Connection, Status>
 where
     T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let ConnectionHooks {
+        on_closed,
+        on_going_away,
+        source,
+    } = hooks;
     // Set on the server's GOAWAY (`goaway`), as it is read, or when a call
     // finds the connection taking no new streams.
     let broken = Arc::new(AtomicBool::new(false));
@@ -341,7 +395,7 @@ where
         send,
         shared: Arc::new(ConnectionShared {
             runtime,
-            scheme: Scheme::HTTP,
+            scheme,
             authority,
             user_agent: settings.user_agent.clone(),
             broken,

@@ -4,7 +4,15 @@
 //! Flags take `--name=value` or `--name value`; the boolean ones also take
 //! a bare `--name` (true). The cloud-only flags (service accounts, OAuth)
 //! are not accepted: the cloud cases are not implemented. Parsing does no
-//! I/O; the binary prints and exits.
+//! I/O; [`Config::channel_builder`] reads `--ca_file`.
+//!
+//! TLS: `--use_tls` connects with TLS and Mozilla's roots; `--use_test_ca`
+//! trusts the test CA instead, which switchboard does not ship: give it
+//! with `--ca_file PATH` (grpc-go's flag; `--ca_file` alone also replaces
+//! the roots). `--server_host_override` is the name the server's
+//! certificate is checked against and the `:authority` calls claim.
+
+use switchboard::{Channel, ChannelBuilder, TlsConfig};
 
 use crate::cases::{self, Case};
 
@@ -19,13 +27,15 @@ flags:
   --server_host=HOST           server to connect to (default: localhost)
   --server_port=PORT           server port (required)
   --server_host_override=HOST  the host to claim to be connecting to (TLS
-                               name and :authority); only meaningful with TLS
+                               name and :authority)
   --test_case=CASE             one case, a comma-separated list, or `all`
                                (default: large_unary)
-  --use_tls=BOOL               use TLS (default: false; true is not supported
-                               yet)
-  --use_test_ca=BOOL           trust gRPC's test CA (default: false; true is
-                               not supported yet)
+  --use_tls=BOOL               use TLS (default: false), ALPN h2; the server
+                               certificate must chain to Mozilla's roots
+                               unless --use_test_ca / --ca_file say otherwise
+  --use_test_ca=BOOL           trust the test CA instead (default: false);
+                               needs --ca_file: switchboard ships no test CA
+  --ca_file=PATH               PEM file of the CA(s) to trust (with --use_tls)
   --help                       print this text
 
 cases: empty_unary, large_unary, client_compressed_unary,
@@ -59,30 +69,69 @@ pub struct Config {
     pub use_tls: bool,
     /// `--use_test_ca`.
     pub use_test_ca: bool,
+    /// `--ca_file`, if given.
+    pub ca_file: Option<String>,
 }
 
 impl Config {
-    /// The channel target: `http://HOST:PORT` (an IPv6 literal bracketed).
+    /// The channel target: `http://HOST:PORT`, or `https://HOST:PORT` with
+    /// `--use_tls` (an IPv6 literal bracketed).
     pub fn target(&self) -> String {
         let host = &self.server_host;
+        let scheme = if self.use_tls { "https" } else { "http" };
         if host.contains(':') && !host.starts_with('[') {
-            format!("http://[{host}]:{}", self.server_port)
+            format!("{scheme}://[{host}]:{}", self.server_port)
         } else {
-            format!("http://{host}:{}", self.server_port)
+            format!("{scheme}://{host}:{}", self.server_port)
         }
     }
 
-    /// `Err` if the config asks for something switchboard cannot do yet:
-    /// TLS.
+    /// `Err` if the flags contradict each other: the test CA or a CA file
+    /// without `--use_tls`, or `--use_test_ca` without `--ca_file`.
     pub fn check_supported(&self) -> Result<(), String> {
-        if self.use_tls || self.use_test_ca {
+        if !self.use_tls && (self.use_test_ca || self.ca_file.is_some()) {
+            return Err("--use_test_ca and --ca_file need --use_tls".to_owned());
+        }
+        if self.use_test_ca && self.ca_file.is_none() {
             return Err(
-                "TLS not supported yet: switchboard speaks plaintext HTTP/2 only; run without \
-                 --use_tls/--use_test_ca (or with =false)"
+                "--use_test_ca needs --ca_file=PATH: switchboard does not ship gRPC's \
+                        test CA (give its ca.pem, or the CA your test server uses)"
                     .to_owned(),
             );
         }
         Ok(())
+    }
+
+    /// The TLS settings the flags ask for (`None`: plaintext); reads
+    /// `--ca_file`.
+    pub fn tls(&self) -> Result<Option<TlsConfig>, String> {
+        if !self.use_tls {
+            return Ok(None);
+        }
+        let mut tls = TlsConfig::new();
+        if let Some(path) = &self.ca_file {
+            let pem = std::fs::read(path).map_err(|e| format!("--ca_file={path}: {e}"))?;
+            tls = tls.ca_certificate_pem(pem);
+        }
+        if let Some(host) = &self.server_host_override {
+            tls = tls.server_name(host.clone());
+        }
+        Ok(Some(tls))
+    }
+
+    /// The channel builder for these flags: [`Config::target`], the
+    /// `:authority` override and [`Config::tls`]. `Err` says which flag is
+    /// wrong.
+    pub fn channel_builder(&self) -> Result<ChannelBuilder, String> {
+        self.check_supported()?;
+        let mut builder = Channel::builder(self.target());
+        if let Some(host) = &self.server_host_override {
+            builder = builder.authority(format!("{host}:{}", self.server_port));
+        }
+        if let Some(tls) = self.tls()? {
+            builder = builder.tls(tls);
+        }
+        Ok(builder)
     }
 }
 
@@ -94,6 +143,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
     let mut test_case = "large_unary".to_owned();
     let mut use_tls = false;
     let mut use_test_ca = false;
+    let mut ca_file = None;
 
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -108,7 +158,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
             "help" => return Ok(Command::Help),
             "use_tls" => use_tls = parse_bool(name, inline.as_deref())?,
             "use_test_ca" => use_test_ca = parse_bool(name, inline.as_deref())?,
-            "server_host" | "server_port" | "server_host_override" | "test_case" => {
+            "server_host" | "server_port" | "server_host_override" | "test_case" | "ca_file" => {
                 let value = match inline {
                     Some(value) => value,
                     None => args
@@ -119,6 +169,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
                     "server_host" => server_host = value,
                     "server_port" => server_port = Some(parse_port(&value)?),
                     "server_host_override" => server_host_override = Some(value),
+                    "ca_file" => ca_file = Some(value),
                     _ => test_case = value,
                 }
             }
@@ -135,6 +186,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
         cases: parse_cases(&test_case)?,
         use_tls,
         use_test_ca,
+        ca_file: ca_file.filter(|path| !path.is_empty()),
     }))
 }
 
@@ -220,11 +272,36 @@ mod tests {
     }
 
     #[test]
-    fn tls_is_accepted_but_refused_when_true() {
-        for flag in ["--use_tls", "--use_tls=true", "--use_test_ca=1"] {
-            let config = run(&["--server_port=1", flag]).unwrap();
-            let err = config.check_supported().unwrap_err();
-            assert!(err.contains("TLS not supported yet"), "{err}");
+    fn tls_flags() {
+        let config = run(&[
+            "--server_port=1",
+            "--use_tls",
+            "--use_test_ca=true",
+            "--ca_file",
+            "/x/ca.pem",
+            "--server_host_override=foo.test.google.fr",
+        ])
+        .unwrap();
+        assert_eq!(config.target(), "https://localhost:1");
+        assert_eq!(config.ca_file.as_deref(), Some("/x/ca.pem"));
+        assert!(config.check_supported().is_ok());
+        // The CA file is read when the channel is built.
+        let err = config.channel_builder().unwrap_err();
+        assert!(err.contains("--ca_file=/x/ca.pem"), "{err}");
+
+        let plain_tls = run(&["--server_port=1", "--use_tls=1"]).unwrap();
+        assert!(plain_tls.channel_builder().unwrap().build().is_ok());
+
+        for (args, expect) in [
+            (&["--server_port=1", "--use_test_ca"][..], "need --use_tls"),
+            (&["--server_port=1", "--ca_file=/x"][..], "need --use_tls"),
+            (
+                &["--server_port=1", "--use_tls", "--use_test_ca"][..],
+                "needs --ca_file",
+            ),
+        ] {
+            let err = run(args).unwrap().check_supported().unwrap_err();
+            assert!(err.contains(expect), "{args:?}: {err}");
         }
     }
 

@@ -93,12 +93,37 @@ impl InteropServer {
     /// Returns once the socket is listening, or the error of binding it or
     /// building the runtime.
     pub fn start_on(addr: SocketAddr) -> io::Result<InteropServer> {
-        Self::start_with(addr, ServerSettings::default())
+        Self::serve(addr, ServerSettings::default(), None)
     }
 
     /// Like [`InteropServer::start_on`], with the server configured by
     /// `settings`.
     pub fn start_with(addr: SocketAddr, settings: ServerSettings) -> io::Result<InteropServer> {
+        Self::serve(addr, settings, None)
+    }
+
+    /// Starts a TLS server (ALPN `h2`) on `127.0.0.1` with a port chosen by
+    /// the system, with the PEM certificate chain `cert_pem` and its key
+    /// `key_pem`.
+    ///
+    /// # Panics
+    /// If the socket cannot be bound, the runtime cannot be built or tonic
+    /// refuses the certificate.
+    pub fn start_tls(cert_pem: &str, key_pem: &str) -> InteropServer {
+        let identity = tonic::transport::Identity::from_pem(cert_pem, key_pem);
+        let tls = tonic::transport::ServerTlsConfig::new().identity(identity);
+        let addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        match Self::serve(addr, ServerSettings::default(), Some(tls)) {
+            Ok(server) => server,
+            Err(error) => panic!("start the TLS tonic interop peer on 127.0.0.1:0: {error}"),
+        }
+    }
+
+    fn serve(
+        addr: SocketAddr,
+        settings: ServerSettings,
+        tls: Option<tonic::transport::ServerTlsConfig>,
+    ) -> io::Result<InteropServer> {
         let listener = TcpListener::bind(addr)?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
@@ -118,6 +143,9 @@ impl InteropServer {
             conn
         });
         let mut builder = Server::builder();
+        if let Some(tls) = tls {
+            builder = builder.tls_config(tls).map_err(io::Error::other)?;
+        }
         if let Some(age) = settings.max_connection_age {
             builder = builder.max_connection_age(age);
         }

@@ -16,12 +16,17 @@ the flag byte off the wire.
 
 Usage (the Rust side, switchboard_interop_peer::python, does this):
 
-    python server.py --port 0 --gen_dir DIR [--option NAME=INT ...]
+    python server.py --port 0 --gen_dir DIR [--tls_cert CERT.pem --tls_key KEY.pem
+                                             [--tls_client_ca CA.pem]]
+                                            [--grpc_option NAME=INT ...]
 
 DIR holds the stubs grpc_tools.protoc generated from tests/interop/proto
 (DIR/grpc/testing/*_pb2*.py). The first line on stdout is the bound port,
-printed once the server is serving. Each `--option` is a grpcio
-channel argument for the server, e.g. `grpc.max_connection_age_ms=500`. The server stops when its stdin reaches
+printed once the server is serving. With --tls_cert and --tls_key it serves
+TLS (grpc.ssl_server_credentials; ALPN h2) instead of plaintext; with
+--tls_client_ca too, clients must present a certificate of that CA (mutual
+TLS). Each `--grpc_option` is a grpcio channel argument for the server,
+e.g. `grpc.max_connection_age_ms=500`. The server stops when its stdin reaches
 EOF, so it never outlives the process that started it.
 
 A line `stop GRACE` on stdin (GRACE in seconds) stops it gracefully instead:
@@ -182,9 +187,9 @@ def main():
     parser.add_argument(
         "--gen_dir", required=True, help="directory with the generated grpc/testing stubs"
     )
-    parser.add_argument(
-        "--use_tls", default="false", choices=["false"], help="only plaintext is supported"
-    )
+    parser.add_argument("--tls_cert", help="PEM certificate chain: serve TLS (with --tls_key)")
+    parser.add_argument("--tls_key", help="PEM private key of --tls_cert")
+    parser.add_argument("--tls_client_ca", help="PEM CA: require client certificates of it")
     parser.add_argument(
         "--grpc_option",
         action="append",
@@ -193,6 +198,8 @@ def main():
         help="a server channel argument, e.g. grpc.http2.max_ping_strikes=1 (repeatable)",
     )
     args = parser.parse_args()
+    if (args.tls_cert is None) != (args.tls_key is None):
+        sys.exit("--tls_cert and --tls_key go together")
     options = []
     for option in args.grpc_option:
         name, _, value = option.partition("=")
@@ -201,7 +208,20 @@ def main():
     import_stubs(args.gen_dir)
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=32), options=options)
     test_pb2_grpc.add_TestServiceServicer_to_server(TestService(), server)
-    port = server.add_insecure_port("%s:%d" % (args.host, args.port))
+    address = "%s:%d" % (args.host, args.port)
+    if args.tls_cert is not None:
+        with open(args.tls_key, "rb") as key, open(args.tls_cert, "rb") as cert:
+            pairs = [(key.read(), cert.read())]
+        if args.tls_client_ca is not None:
+            with open(args.tls_client_ca, "rb") as ca:
+                credentials = grpc.ssl_server_credentials(
+                    pairs, root_certificates=ca.read(), require_client_auth=True
+                )
+        else:
+            credentials = grpc.ssl_server_credentials(pairs)
+        port = server.add_secure_port(address, credentials)
+    else:
+        port = server.add_insecure_port(address)
     if port == 0:
         sys.exit("cannot listen on %s:%d" % (args.host, args.port))
     server.start()

@@ -15,6 +15,7 @@ use tonic::transport::server::Router;
 use crate::peer::counters::{Counters, Counts};
 use crate::peer::service::EchoServer;
 use crate::peer_runtime::PeerRuntime;
+use crate::tls::ServerTls;
 
 /// A running tonic server of the `switchboard.test.Echo` service.
 ///
@@ -62,18 +63,35 @@ impl TonicServer {
     /// # Panics
     /// If the socket cannot be bound or the runtime cannot be built.
     pub fn start_with(options: ServerOptions) -> TonicServer {
-        Self::bind(SocketAddr::from(([127, 0, 0, 1], 0)), &options)
+        Self::bind(SocketAddr::from(([127, 0, 0, 1], 0)), &options, None)
             .expect("bind the tonic peer to 127.0.0.1:0")
+    }
+
+    /// Like [`TonicServer::start`], serving TLS (ALPN `h2`) with `tls`;
+    /// see [`crate::tls`] for the test certificates. Connect with
+    /// [`TonicServer::https_url`].
+    ///
+    /// # Panics
+    /// If the socket cannot be bound, the runtime cannot be built or tonic
+    /// refuses the TLS settings.
+    pub fn start_tls(tls: ServerTls) -> TonicServer {
+        let addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        Self::bind(addr, &ServerOptions::default(), Some(&tls))
+            .expect("bind the TLS tonic peer to 127.0.0.1:0")
     }
 
     /// Starts a server on `addr`, e.g. one reserved earlier with [`free_port`].
     ///
     /// Returns once the socket is listening, or the error of binding it.
     pub fn start_on(addr: SocketAddr) -> io::Result<TonicServer> {
-        Self::bind(addr, &ServerOptions::default())
+        Self::bind(addr, &ServerOptions::default(), None)
     }
 
-    fn bind(addr: SocketAddr, options: &ServerOptions) -> io::Result<TonicServer> {
+    fn bind(
+        addr: SocketAddr,
+        options: &ServerOptions,
+        tls: Option<&ServerTls>,
+    ) -> io::Result<TonicServer> {
         let listener = TcpListener::bind(addr)?;
         listener.set_nonblocking(true)?;
         let local_addr = listener.local_addr()?;
@@ -90,7 +108,14 @@ impl TonicServer {
             conn
         });
         let counters = Counters::default();
-        let router = router(&counters, options);
+        let router = match tls {
+            None => router(&counters, options),
+            Some(tls) => Server::builder()
+                .tls_config(tls.tonic())
+                .map_err(io::Error::other)?
+                .max_concurrent_streams(options.max_concurrent_streams)
+                .add_service(EchoServer::new(counters.clone())),
+        };
         runtime.handle().spawn(async move {
             if let Err(error) = router.serve_with_incoming(incoming).await {
                 eprintln!("tonic peer on {local_addr} stopped: {error}");
@@ -161,6 +186,15 @@ impl TonicServer {
     /// For a server on a Unix socket.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr())
+    }
+
+    /// The URL of a TLS server, `https://127.0.0.1:PORT` (the test server
+    /// certificate lists that IP address).
+    ///
+    /// # Panics
+    /// For a server on a Unix socket.
+    pub fn https_url(&self) -> String {
+        format!("https://{}", self.addr())
     }
 
     /// The call counters of the echo handler.

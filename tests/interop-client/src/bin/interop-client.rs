@@ -1,18 +1,17 @@
 //! `interop-client`: runs gRPC interop test cases against any
-//! `grpc.testing.TestService` server over plaintext HTTP/2.
+//! `grpc.testing.TestService` server over HTTP/2, plaintext or TLS.
 //!
 //! ```text
 //! interop-client --server_host=127.0.0.1 --server_port=10000 --test_case=all
 //! ```
 //!
 //! Prints one line per case and exits 0 when all pass; at the first failure
-//! it prints what failed and exits 1. Bad flags exit 2; `--use_tls=true`
-//! exits 1 ("TLS not supported yet"). All cases share one channel, as in
-//! the other languages' interop clients.
+//! it prints what failed and exits 1. Bad flags exit 2; contradicting TLS
+//! flags or an unreadable `--ca_file` exit 1. All cases share one channel,
+//! as in the other languages' interop clients.
 
 use std::process::ExitCode;
 
-use switchboard::Channel;
 use switchboard_interop_client::cli::{self, Command, Config, USAGE};
 use switchboard_interop_client::runner::{CASE_TIME_LIMIT, run_case};
 
@@ -32,16 +31,14 @@ fn main() -> ExitCode {
 
 /// Runs the configured cases in order, stopping at the first failure.
 fn run(config: &Config) -> ExitCode {
-    if let Err(error) = config.check_supported() {
-        eprintln!("interop-client: {error}");
-        return ExitCode::FAILURE;
-    }
     let target = config.target();
-    let mut builder = Channel::builder(target.clone());
-    if let Some(host) = &config.server_host_override {
-        // Without TLS the override only changes the :authority calls claim.
-        builder = builder.authority(format!("{host}:{}", config.server_port));
-    }
+    let builder = match config.channel_builder() {
+        Ok(builder) => builder,
+        Err(error) => {
+            eprintln!("interop-client: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let channel = match builder.build() {
         Ok(channel) => channel,
         Err(error) => {

@@ -12,6 +12,7 @@
 
 use std::io::{self, BufRead as _, BufReader, Write as _};
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Mutex, PoisonError, mpsc};
 use std::time::{Duration, Instant};
@@ -57,20 +58,46 @@ impl PythonServer {
     /// the system), e.g. the port of a server that was stopped with
     /// [`PythonServer::stop_gracefully`].
     pub fn start_on(port: u16) -> Result<PythonServer, String> {
-        Self::start_with(port, &[])
+        Self::spawn(port, None, None, &[])
     }
 
     /// Like [`PythonServer::start`], with grpcio server channel arguments
     /// (`grpc.server(options=...)`), e.g. a ping policy:
     /// `("grpc.http2.max_ping_strikes", 1)`.
     pub fn start_with_options(options: &[(&str, i64)]) -> Result<PythonServer, String> {
-        Self::start_with(0, options)
+        Self::spawn(0, None, None, options)
     }
 
     /// Like [`PythonServer::start_on`], with grpcio channel arguments for
     /// the server (`grpc.server(options=...)`), e.g.
     /// `("grpc.max_connection_age_ms", 500)`.
     pub fn start_with(port: u16, options: &[(&str, i64)]) -> Result<PythonServer, String> {
+        Self::spawn(port, None, None, options)
+    }
+
+    /// Like [`PythonServer::start`], serving TLS (grpcio's
+    /// `ssl_server_credentials`, ALPN `h2`) with the PEM certificate chain
+    /// in `cert` and its key in `key`.
+    pub fn start_tls(cert: &Path, key: &Path) -> Result<PythonServer, String> {
+        Self::spawn(0, Some((cert, key)), None, &[])
+    }
+
+    /// Like [`PythonServer::start_tls`], requiring a client certificate
+    /// signed by the CA in the PEM file `client_ca` (mutual TLS).
+    pub fn start_mutual_tls(
+        cert: &Path,
+        key: &Path,
+        client_ca: &Path,
+    ) -> Result<PythonServer, String> {
+        Self::spawn(0, Some((cert, key)), Some(client_ca), &[])
+    }
+
+    fn spawn(
+        port: u16,
+        tls: Option<(&Path, &Path)>,
+        client_ca: Option<&Path>,
+        options: &[(&str, i64)],
+    ) -> Result<PythonServer, String> {
         let venv = Venv::ensure()?;
         let script = interop_dir().join("python").join("server.py");
         let mut command = Command::new(venv.python());
@@ -78,6 +105,16 @@ impl PythonServer {
             .arg(&script)
             .args(["--port", &port.to_string(), "--gen_dir"])
             .arg(venv.gen_dir());
+        if let Some((cert, key)) = tls {
+            command
+                .arg("--tls_cert")
+                .arg(cert)
+                .arg("--tls_key")
+                .arg(key);
+        }
+        if let Some(ca) = client_ca {
+            command.arg("--tls_client_ca").arg(ca);
+        }
         for (name, value) in options {
             command.arg("--grpc_option").arg(format!("{name}={value}"));
         }
