@@ -8,10 +8,9 @@
 //! - [`Liveness`]: what one connection's parts share about it: when bytes
 //!   last arrived, how many calls have a stream open ([`ActiveStream`]), and
 //!   the verdict once keepalive declared the connection dead.
-//! - [`Activity`]: the I/O wrapper under h2 that records reads and spots a
-//!   GOAWAY `ENHANCE_YOUR_CALM` with debug data `too_many_pings` in the
-//!   bytes h2 reads (h2 keeps a GOAWAY's debug data to itself, and a
-//!   connection that then hits EOF reports only the I/O error).
+//!   Reads and a GOAWAY `too_many_pings` are noted by the I/O wrapper
+//!   under h2 (`frames::ServerFrames`): h2 keeps a GOAWAY's debug data to
+//!   itself, and a connection that then hits EOF reports only the I/O error.
 //! - [`run`]: the keepalive task of one connection. After `keepalive_time`
 //!   with nothing read (as grpc-java: the timer restarts at every read)
 //!   and while a call has a stream open (or always, with
@@ -31,21 +30,11 @@ use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use crate::status::{Origin, Status};
 use crate::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-
-/// The GOAWAY debug data by which a server says the client pings too often.
-const TOO_MANY_PINGS: &[u8] = b"too_many_pings";
-
-/// HTTP/2's GOAWAY frame type.
-const GOAWAY: u8 = 0x7;
-
-/// HTTP/2's ENHANCE_YOUR_CALM error code.
-const ENHANCE_YOUR_CALM: u32 = 0xb;
 
 /// A channel's keepalive settings, shared by all its connections.
 #[derive(Debug)]
@@ -125,9 +114,16 @@ impl Liveness {
         self.start + Duration::from_nanos(self.last_read.load(Ordering::Relaxed))
     }
 
-    fn record_read(&self) {
+    /// Bytes arrived (see `frames::ServerFrames`).
+    pub(crate) fn record_read(&self) {
         let since = u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX);
         self.last_read.fetch_max(since, Ordering::Relaxed);
+    }
+
+    /// The server said `too_many_pings` (see `frames::ServerFrames`): the
+    /// channel's keepalive time doubles.
+    pub(crate) fn too_many_pings(&self) {
+        self.policy.too_many_pings();
     }
 
     /// Why keepalive declared the connection dead, once it did.
@@ -144,144 +140,6 @@ impl Drop for ActiveStream {
     fn drop(&mut self) {
         self.0.streams.fetch_sub(1, Ordering::Relaxed);
     }
-}
-
-/// The connection's I/O under h2: with keepalive on, records every read
-/// that returned bytes and reads the frame headers to spot a GOAWAY
-/// `too_many_pings`; with keepalive off, passes everything through.
-pub(crate) struct Activity<T> {
-    io: T,
-    watch: Option<(Arc<Liveness>, FrameScanner)>,
-}
-
-impl<T> Activity<T> {
-    /// Wraps `io`; `liveness` is `None` with keepalive off.
-    pub(crate) fn new(io: T, liveness: Option<Arc<Liveness>>) -> Self {
-        Activity {
-            io,
-            watch: liveness.map(|l| (l, FrameScanner::default())),
-        }
-    }
-}
-
-impl<T: AsyncRead + Unpin> AsyncRead for Activity<T> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        let this = self.get_mut();
-        let before = buf.filled().len();
-        let result = Pin::new(&mut this.io).poll_read(cx, buf);
-        if let (Poll::Ready(Ok(())), Some((liveness, scanner))) = (&result, &mut this.watch) {
-            let read = &buf.filled()[before..];
-            if !read.is_empty() {
-                liveness.record_read();
-                if scanner.scan(read) {
-                    liveness.policy.too_many_pings();
-                }
-            }
-        }
-        result
-    }
-}
-
-impl<T: AsyncWrite + Unpin> AsyncWrite for Activity<T> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.get_mut().io).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.get_mut().io).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
-    }
-}
-
-/// Follows the frames in the bytes a client reads (the server sends no
-/// preface, only frames) and keeps the payload of GOAWAY frames, up to
-/// what `too_many_pings` needs.
-#[derive(Default)]
-struct FrameScanner {
-    /// The header of the frame being read, while incomplete: its first
-    /// `header_len` bytes.
-    header: [u8; 9],
-    header_len: usize,
-    /// Payload bytes of the current frame still to come.
-    remaining: usize,
-    /// The current frame is a GOAWAY as long as one saying
-    /// `too_many_pings`: its payload so far.
-    goaway: Option<Vec<u8>>,
-}
-
-impl FrameScanner {
-    /// The length of a GOAWAY payload saying `too_many_pings`: last
-    /// stream id, code, debug data.
-    const GOAWAY_KEPT: usize = 8 + TOO_MANY_PINGS.len();
-
-    /// Scans `bytes`; whether they completed a GOAWAY ENHANCE_YOUR_CALM
-    /// with debug data `too_many_pings`.
-    fn scan(&mut self, mut bytes: &[u8]) -> bool {
-        let mut found = false;
-        while !bytes.is_empty() {
-            if self.remaining == 0 && self.goaway.is_none() {
-                let take = (9 - self.header_len).min(bytes.len());
-                self.header[self.header_len..self.header_len + take]
-                    .copy_from_slice(&bytes[..take]);
-                self.header_len += take;
-                bytes = &bytes[take..];
-                if self.header_len < 9 {
-                    break;
-                }
-                self.header_len = 0;
-                let h = self.header;
-                self.remaining =
-                    usize::from(h[0]) << 16 | usize::from(h[1]) << 8 | usize::from(h[2]);
-                // Only a GOAWAY of exactly the right length can say it.
-                if h[3] == GOAWAY && self.remaining == Self::GOAWAY_KEPT {
-                    self.goaway = Some(Vec::new());
-                }
-            }
-            let take = self.remaining.min(bytes.len());
-            if let Some(payload) = self.goaway.as_mut() {
-                payload.extend_from_slice(&bytes[..take]);
-            }
-            bytes = &bytes[take..];
-            self.remaining -= take;
-            if self.remaining == 0
-                && let Some(payload) = self.goaway.take()
-            {
-                found |= is_too_many_pings(&payload);
-            }
-        }
-        found
-    }
-}
-
-/// Whether a GOAWAY payload (last stream id, error code, debug data) says
-/// `too_many_pings` with ENHANCE_YOUR_CALM.
-fn is_too_many_pings(payload: &[u8]) -> bool {
-    payload.len() >= 8
-        && u32::from_be_bytes([payload[4], payload[5], payload[6], payload[7]]) == ENHANCE_YOUR_CALM
-        && &payload[8..] == TOO_MANY_PINGS
 }
 
 /// The connection driver's side of keepalive: resolves with the verdict
@@ -445,62 +303,6 @@ pub(crate) fn set_tcp_keepalive(
 #[cfg(all(test, not(switchboard_loom)))]
 mod tests {
     use super::*;
-
-    fn goaway(code: u32, debug: &[u8]) -> Vec<u8> {
-        let len = 8 + debug.len();
-        let mut frame = vec![
-            (len >> 16) as u8,
-            (len >> 8) as u8,
-            len as u8,
-            GOAWAY,
-            0,
-            0,
-            0,
-            0,
-            0,
-        ];
-        frame.extend_from_slice(&1u32.to_be_bytes());
-        frame.extend_from_slice(&code.to_be_bytes());
-        frame.extend_from_slice(debug);
-        frame
-    }
-
-    fn ping() -> Vec<u8> {
-        let mut frame = vec![0, 0, 8, 0x6, 0, 0, 0, 0, 0];
-        frame.extend_from_slice(&[7; 8]);
-        frame
-    }
-
-    #[test]
-    fn the_scanner_finds_too_many_pings_across_reads_of_any_size() {
-        let mut bytes = ping();
-        bytes.extend(goaway(ENHANCE_YOUR_CALM, TOO_MANY_PINGS));
-        bytes.extend(ping());
-        for chunk in 1..=bytes.len() {
-            let mut scanner = FrameScanner::default();
-            let found = bytes.chunks(chunk).fold(false, |f, c| scanner.scan(c) | f);
-            assert!(found, "chunks of {chunk}");
-        }
-    }
-
-    #[test]
-    fn the_scanner_ignores_other_goaways_and_lookalike_payloads() {
-        for bytes in [
-            goaway(0x0, TOO_MANY_PINGS),
-            goaway(ENHANCE_YOUR_CALM, b"too_many_pings_and_more"),
-            goaway(ENHANCE_YOUR_CALM, b""),
-            // A DATA frame carrying the GOAWAY's bytes is no GOAWAY.
-            {
-                let inner = goaway(ENHANCE_YOUR_CALM, TOO_MANY_PINGS);
-                let mut data = vec![0, 0, inner.len() as u8, 0x0, 0, 0, 0, 0, 1];
-                data.extend(inner);
-                data
-            },
-        ] {
-            let mut scanner = FrameScanner::default();
-            assert!(!scanner.scan(&bytes));
-        }
-    }
 
     #[test]
     fn too_many_pings_doubles_the_policy_time_and_saturates() {

@@ -43,13 +43,15 @@ use crate::status::{Origin, Status};
 use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::wake_batch;
 use error::{status_from_connect, status_from_h2_owned};
-use goaway::{GoAwayWatch, GoingAway};
-use keepalive::{Activity, KeepalivePolicy, KillSwitch, Liveness};
+use frames::ServerFrames;
+use goaway::GoingAway;
+use keepalive::{KeepalivePolicy, KillSwitch, Liveness};
 use window::StalledStreams;
 
 mod address;
 mod connection;
 pub(crate) mod error;
+mod frames;
 mod goaway;
 pub(crate) mod keepalive;
 mod source;
@@ -301,7 +303,7 @@ where
         .keepalive
         .as_ref()
         .map(|policy| Arc::new(Liveness::new(policy.clone())));
-    let io = Activity::new(GoAwayWatch::new(io, broken.clone()), liveness.clone());
+    let io = ServerFrames::new(io, broken.clone(), liveness.clone());
     let (send, mut connection) = h2::client::Builder::new()
         .initial_window_size(settings.stream_window)
         .initial_connection_window_size(settings.connection_window)
