@@ -27,6 +27,23 @@ pub(crate) mod thread {
     pub(crate) use loom::thread::{Thread, current, park};
     #[cfg(not(switchboard_loom))]
     pub(crate) use std::thread::{Thread, current, park};
+
+    /// A waker that unparks `thread`.
+    pub(crate) fn waker(thread: Thread) -> std::task::Waker {
+        std::task::Waker::from(std::sync::Arc::new(Unparker(thread)))
+    }
+
+    /// Unparks one thread when woken.
+    struct Unparker(Thread);
+
+    impl std::task::Wake for Unparker {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+        fn wake_by_ref(self: &std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+    }
 }
 
 /// Locks `mutex`, ignoring poisoning (see the module docs for why that is sound).

@@ -20,7 +20,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker};
 
 use tokio::task::AbortHandle;
 
@@ -229,25 +229,13 @@ impl Drop for Watch {
     }
 }
 
-/// Unparks the thread waiting in [`block_on`].
-struct ThreadWaker(thread::Thread);
-
-impl Wake for ThreadWaker {
-    fn wake(self: Arc<Self>) {
-        self.0.unpark();
-    }
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.0.unpark();
-    }
-}
-
 /// Runs `future` to completion on this thread, parking between polls.
 ///
 /// No lost wake-up: the future stores the waker before it says `Pending`,
 /// and an unpark that comes before the `park` makes `park` return at once.
 pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
     let mut future = std::pin::pin!(future);
-    let waker = Waker::from(Arc::new(ThreadWaker(thread::current())));
+    let waker = thread::waker(thread::current());
     let mut cx = Context::from_waker(&waker);
     loop {
         if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {

@@ -46,18 +46,6 @@ pub(crate) fn executor_waker(executor: &ThreadlessExecutor) -> Waker {
     Waker::from(Arc::new(ExecutorWaker(executor.clone())))
 }
 
-/// Unparks one thread.
-struct ThreadWaker(thread::Thread);
-
-impl Wake for ThreadWaker {
-    fn wake(self: Arc<Self>) {
-        self.0.unpark();
-    }
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.0.unpark();
-    }
-}
-
 /// Waits until `call` can take a message, running the call's callbacks on
 /// this thread meanwhile. Returns false if the call can send nothing more.
 pub(crate) fn wait_ready_draining<Req, Resp>(
@@ -84,7 +72,7 @@ pub(crate) fn wait_ready_draining<Req, Resp>(
 /// public only for the loom models in `tests/loom.rs`.
 #[doc(hidden)]
 pub fn wait_ready_parked<Req, Resp>(call: &dyn ClientCall<Req, Resp>) -> bool {
-    let waker = Waker::from(Arc::new(ThreadWaker(thread::current())));
+    let waker = thread::waker(thread::current());
     let mut cx = Context::from_waker(&waker);
     loop {
         if let Poll::Ready(ready) = call.poll_ready(&mut cx) {
