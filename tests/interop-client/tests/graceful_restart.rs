@@ -24,6 +24,10 @@
 //! out. Against grpcio those two are counted and shown apart ("ended by
 //! the server") and do not fail the test; every other failed call does.
 //!
+//! The `*_over_tls` tests run the same against both peers serving TLS
+//! (test certificates made at test time, `switchboard_tests::tls`): a
+//! GOAWAY and a reconnect must work the same over TLS.
+//!
 //! The `*_stress` tests (ignored by default; run them with `--ignored`) do
 //! more rounds with a shorter grace period. Each run prints, per round, the
 //! calls made, the calls failed and the failure statuses.
@@ -31,14 +35,15 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use switchboard::channel::BackoffConfig;
 use switchboard::prelude::*;
-use switchboard::{Channel, Code, Status};
+use switchboard::{Channel, ChannelBuilder, Code, Status, TlsConfig};
 use switchboard_interop_client::pb::Empty;
 use switchboard_interop_client::pb::test_service_client::TestServiceBlockingStub;
 use switchboard_interop_peer::InteropServer;
@@ -94,6 +99,19 @@ fn grpcio_graceful_restart_loses_no_call() {
     run::<PythonServer>(&PLAN);
 }
 
+/// Five graceful restarts of the tonic peer serving TLS: no call fails.
+#[test]
+fn tonic_graceful_restart_over_tls_loses_no_call() {
+    run::<Tls<InteropServer>>(&PLAN);
+}
+
+/// Five `stop(grace)` restarts of the grpcio peer serving TLS: no call
+/// fails but those grpcio ends itself.
+#[test]
+fn grpcio_graceful_restart_over_tls_loses_no_call() {
+    run::<Tls<PythonServer>>(&PLAN);
+}
+
 /// [`STRESS`] against the tonic peer.
 #[test]
 #[ignore = "stress: run with --ignored"]
@@ -128,6 +146,87 @@ trait Restartable: Sized {
     fn ended_by_server(_status: &Status) -> bool {
         false
     }
+
+    /// A channel to the server at `addr`, plaintext.
+    fn channel(addr: SocketAddr) -> ChannelBuilder {
+        Channel::builder(format!("http://{addr}"))
+    }
+}
+
+/// A peer serving TLS with the test certificates.
+struct Tls<P>(P);
+
+/// The test CA's server certificate and key as files (for the Python peer).
+fn tls_files() -> &'static (PathBuf, PathBuf) {
+    static FILES: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+    FILES.get_or_init(|| {
+        let pki = switchboard_tests::tls::pki();
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("restart-tls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("create the TLS files' directory");
+        let cert = dir.join("server.pem");
+        let key = dir.join("server.key");
+        std::fs::write(&cert, &pki.server.cert_pem).expect("write the certificate");
+        std::fs::write(&key, &pki.server.key_pem).expect("write the key");
+        (cert, key)
+    })
+}
+
+impl Restartable for Tls<InteropServer> {
+    const NAME: &'static str = "tonic over TLS";
+
+    fn start_on(port: u16) -> Self {
+        let server = &switchboard_tests::tls::pki().server;
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let peer = InteropServer::start_tls_on(addr, &server.cert_pem, &server.key_pem)
+            .unwrap_or_else(|e| panic!("start the TLS tonic peer on port {port}: {e}"));
+        Tls(peer)
+    }
+
+    fn addr(&self) -> SocketAddr {
+        self.0.addr()
+    }
+
+    fn stop_gracefully(self, grace: Duration) -> String {
+        <InteropServer as Restartable>::stop_gracefully(self.0, grace)
+    }
+
+    fn channel(addr: SocketAddr) -> ChannelBuilder {
+        tls_channel(addr)
+    }
+}
+
+impl Restartable for Tls<PythonServer> {
+    const NAME: &'static str = "grpcio over TLS";
+
+    fn start_on(port: u16) -> Self {
+        let (cert, key) = tls_files();
+        Tls(PythonServer::start_tls_on(port, cert, key).unwrap_or_else(|e| panic!("{e}")))
+    }
+
+    fn addr(&self) -> SocketAddr {
+        self.0.addr()
+    }
+
+    fn stop_gracefully(self, grace: Duration) -> String {
+        <PythonServer as Restartable>::stop_gracefully(self.0, grace)
+    }
+
+    fn ended_by_server(status: &Status) -> bool {
+        <PythonServer as Restartable>::ended_by_server(status)
+    }
+
+    fn channel(addr: SocketAddr) -> ChannelBuilder {
+        tls_channel(addr)
+    }
+}
+
+/// A TLS channel to `addr` that trusts the test CA (the server
+/// certificate names 127.0.0.1).
+fn tls_channel(addr: SocketAddr) -> ChannelBuilder {
+    let ca = &switchboard_tests::tls::pki().ca.cert_pem;
+    Channel::builder(format!("https://{addr}"))
+        .tls(TlsConfig::new().ca_certificate_pem(ca.as_bytes()))
 }
 
 impl Restartable for InteropServer {
@@ -391,7 +490,7 @@ fn run<P: Restartable>(plan: &Plan) {
     let started = Instant::now();
     let mut server = P::start_on(0);
     let addr = server.addr();
-    let channel = Channel::builder(format!("http://{addr}"))
+    let channel = P::channel(addr)
         .backoff(fast_backoff())
         .build()
         .expect("a channel to the peer");

@@ -110,13 +110,23 @@ impl InteropServer {
     /// If the socket cannot be bound, the runtime cannot be built or tonic
     /// refuses the certificate.
     pub fn start_tls(cert_pem: &str, key_pem: &str) -> InteropServer {
-        let identity = tonic::transport::Identity::from_pem(cert_pem, key_pem);
-        let tls = tonic::transport::ServerTlsConfig::new().identity(identity);
         let addr = SocketAddr::from(([127, 0, 0, 1], 0));
-        match Self::serve(addr, ServerSettings::default(), Some(tls)) {
+        match Self::start_tls_on(addr, cert_pem, key_pem) {
             Ok(server) => server,
             Err(error) => panic!("start the TLS tonic interop peer on 127.0.0.1:0: {error}"),
         }
+    }
+
+    /// Like [`InteropServer::start_tls`], on `addr` (e.g. the address of a
+    /// server that was stopped with [`InteropServer::stop_gracefully`]).
+    pub fn start_tls_on(
+        addr: SocketAddr,
+        cert_pem: &str,
+        key_pem: &str,
+    ) -> io::Result<InteropServer> {
+        let identity = tonic::transport::Identity::from_pem(cert_pem, key_pem);
+        let tls = tonic::transport::ServerTlsConfig::new().identity(identity);
+        Self::serve(addr, ServerSettings::default(), Some(tls))
     }
 
     fn serve(

@@ -79,7 +79,14 @@ impl PythonServer {
     /// `ssl_server_credentials`, ALPN `h2`) with the PEM certificate chain
     /// in `cert` and its key in `key`.
     pub fn start_tls(cert: &Path, key: &Path) -> Result<PythonServer, String> {
-        Self::spawn(0, Some((cert, key)), None, &[])
+        Self::start_tls_on(0, cert, key)
+    }
+
+    /// Like [`PythonServer::start_tls`], on `port` (0: one the system
+    /// chooses), e.g. the port of a server that was stopped with
+    /// [`PythonServer::stop_gracefully`].
+    pub fn start_tls_on(port: u16, cert: &Path, key: &Path) -> Result<PythonServer, String> {
+        Self::spawn(port, Some((cert, key)), None, &[])
     }
 
     /// Like [`PythonServer::start_tls`], requiring a client certificate
