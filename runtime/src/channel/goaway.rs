@@ -2,7 +2,7 @@
 //!
 //! Owns what the channel does when its connection says it takes no new
 //! calls (the server sent GOAWAY; the transport notices it as it arrives,
-//! see `transport::goaway`): the connection stops being the channel's at
+//! see `transport::frames` and `transport::goaway`): the connection stops being the channel's at
 //! once, so new calls never wait for it to drain. Its calls go on, holding
 //! their own handles; it closes when they are done.
 //!
