@@ -1,8 +1,8 @@
 //! Waiting in tests, without sleeping for a fixed time: the one poll-until
 //! helper ([`poll_until`], for state that sends no signal, such as a
-//! channel's connectivity state or a runtime's task count), the watchdog
-//! that turns a hang into a test failure ([`within`], [`watchdog`]), and
-//! [`wait_for_state`].
+//! runtime's task count), the watchdog that turns a hang into a test
+//! failure ([`within`], [`watchdog`]), and [`wait_for_state`], woken by the
+//! channel's own state changes.
 //!
 //! Server-side state sends signals: wait on the Echo peer's counters
 //! ([`crate::Counters::wait_for`]) or the mock's log
@@ -11,7 +11,7 @@
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use switchboard::{Channel, ConnectivityState};
+use switchboard::{Channel, ConnectivityState, Deadline};
 
 /// The bound of [`poll_until`] and [`watchdog`]: a fail-safe against a
 /// hang, never a timing a test relies on.
@@ -36,14 +36,18 @@ pub fn poll_until(limit: Duration, mut check: impl FnMut() -> bool) -> bool {
     }
 }
 
-/// Polls `channel.state(false)` (with [`poll_until`], for [`WAIT_LIMIT`])
-/// until it is `want`, and returns the last state seen.
+/// Waits (for at most [`WAIT_LIMIT`]) until `channel` reports `want`,
+/// woken by each state change ([`Channel::wait_for_state_change`]), and
+/// returns the last state seen.
 pub fn wait_for_state(channel: &Channel, want: ConnectivityState) -> ConnectivityState {
+    let deadline = Deadline::after(WAIT_LIMIT);
     let mut state = channel.state(false);
-    poll_until(WAIT_LIMIT, || {
-        state = channel.state(false);
-        state == want
-    });
+    while state != want {
+        match channel.wait_for_state_change(state, deadline) {
+            Some(next) => state = next,
+            None => return channel.state(false),
+        }
+    }
     state
 }
 

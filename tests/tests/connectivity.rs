@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use prost::Message;
 use switchboard::stub::{blocking_server_streaming_call, blocking_unary_call, future_unary_call};
-use switchboard::{CallOptions, Channel, Code, ConnectivityState};
+use switchboard::{CallOptions, Channel, Code, ConnectivityState, Deadline};
 use switchboard_tests::echo::StreamRequest;
 use switchboard_tests::methods::{SERVER_STREAM, UNARY};
 use switchboard_tests::mock::{MockServer, RawFrame, grpc_frame, grpc_prefix, raw_frame};
@@ -20,7 +20,7 @@ use switchboard_tests::support::{
     GRPC, assert_status, bounded, call_unary, channel_to, fast_backoff, hello, one_worker_runtime,
     ready_channel_to, reply, reply_with_payload, stream_of,
 };
-use switchboard_tests::wait::{WAIT_LIMIT, poll_until, wait_for_state};
+use switchboard_tests::wait::{WAIT_LIMIT, wait_for_state};
 use switchboard_tests::{TonicServer, free_port};
 
 /// What an HTTP/1.1 server might send: no HTTP/2 frame at all (read as a
@@ -114,8 +114,9 @@ fn shutdown_fails_pending_and_new_calls() {
     // The call is pending once it has made the idle channel connect (only
     // a call does that); then shut down under it.
     assert!(
-        poll_until(WAIT_LIMIT, || channel.state(false)
-            != ConnectivityState::Idle),
+        channel
+            .wait_for_state_change(ConnectivityState::Idle, Deadline::after(WAIT_LIMIT))
+            .is_some(),
         "the waiting call never asked for a connection"
     );
     assert!(!waiting.is_finished(), "the call waits for a connection");
