@@ -16,8 +16,13 @@ use crate::channel::core::Core;
 use crate::sync::lock;
 
 impl<K: Connector> Core<K> {
-    /// Tries to connect until it succeeds or the channel no longer wants it.
-    pub(crate) async fn connect_loop(channel: Weak<Self>, runtime: tokio::runtime::Handle) {
+    /// Tries to connect until it succeeds or the channel no longer wants it
+    /// from this loop (`generation`: see `Locked::connect_loop`).
+    pub(crate) async fn connect_loop(
+        channel: Weak<Self>,
+        runtime: tokio::runtime::Handle,
+        generation: u64,
+    ) {
         let (mut timeout, connector, target) = match channel.upgrade() {
             Some(core) => (
                 lock(&core.state).backoff.connect_timeout(),
@@ -53,7 +58,7 @@ impl<K: Connector> Core<K> {
             let Some(core) = channel.upgrade() else {
                 return;
             };
-            timeout = match core.begin_retry() {
+            timeout = match core.begin_retry(generation) {
                 Some(timeout) => timeout,
                 None => return,
             };

@@ -201,7 +201,13 @@ impl<K: Connector> Core<K> {
             locked.idle_timer_running = true;
             runtime.spawn(Self::idle_timer(Arc::downgrade(self)));
         }
-        runtime.spawn(Self::connect_loop(Arc::downgrade(self), runtime.clone()));
+        locked.connect_loop += 1;
+        let generation = locked.connect_loop;
+        runtime.spawn(Self::connect_loop(
+            Arc::downgrade(self),
+            runtime.clone(),
+            generation,
+        ));
     }
 
     /// CONNECTING → READY: serves the pending calls and ready waiters on
@@ -272,9 +278,14 @@ impl<K: Connector> Core<K> {
 
     /// TRANSIENT_FAILURE → CONNECTING (still reported as TRANSIENT_FAILURE):
     /// the backoff elapsed. Returns the next attempt's connect timeout, or
-    /// `None` if the channel moved on (idle, shut down).
-    pub(crate) fn begin_retry(&self) -> Option<Duration> {
+    /// `None` if the channel moved on (idle, shut down), or if connect
+    /// loop `generation` no longer owns the schedule (see
+    /// `Locked::connect_loop`).
+    pub(crate) fn begin_retry(&self, generation: u64) -> Option<Duration> {
         let mut locked = lock_state(&self.state);
+        if locked.connect_loop != generation {
+            return None;
+        }
         match std::mem::replace(&mut locked.state, State::Idle) {
             State::TransientFailure { error } => {
                 locked.set_state(State::Connecting {

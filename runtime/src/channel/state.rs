@@ -119,6 +119,11 @@ pub(crate) struct Locked<C> {
     pub(crate) backoff: Backoff,
     /// The id of the last connection attempt.
     pub(crate) next_connection_id: u64,
+    /// Which connect loop owns the reconnect schedule: each loop started
+    /// from IDLE gets the next number, and a loop left from before (asleep
+    /// in its backoff when the channel went IDLE) ends at its next retry
+    /// instead of making the new loop's.
+    pub(crate) connect_loop: u64,
     /// Whether an idle timer task is running.
     pub(crate) idle_timer_running: bool,
     /// Who waits for the reported state to change.
@@ -134,6 +139,7 @@ impl<C> Locked<C> {
             ready_waiters: Vec::new(),
             backoff,
             next_connection_id: 0,
+            connect_loop: 0,
             idle_timer_running: false,
             watchers: Watchers::new(),
         }

@@ -774,3 +774,47 @@ async fn a_goaway_moves_new_calls_off_the_connection_at_once() {
     let _next = h.call(false);
     assert_eq!(h.reported(), Connecting);
 }
+
+/// A connect loop left from before the channel went IDLE must not make the
+/// next loop's retry: after the new loop's attempt fails, the next attempt
+/// waits out that failure's backoff, not what was left of the old one.
+#[tokio::test(start_paused = true)]
+async fn a_connect_loop_from_before_idle_does_not_retry_early_for_the_next_one() {
+    let idle = Duration::from_secs(10);
+    let backoff = BackoffConfig {
+        initial_backoff: Duration::from_secs(60),
+        multiplier: 1.6,
+        jitter: 0.0,
+        max_backoff: Duration::from_secs(600),
+        ..BackoffConfig::default()
+    };
+    let mut h = Harness::new(idle, backoff);
+    // The first loop fails and sleeps its 60 s backoff; meanwhile the idle
+    // timer takes the channel from TRANSIENT_FAILURE to IDLE.
+    assert_eq!(h.core.connectivity(true), Connecting);
+    h.next_attempt()
+        .await
+        .fail(Status::unavailable("connection refused"));
+    settle().await;
+    assert_eq!(h.reported(), TransientFailure);
+    tokio::time::sleep(idle * 2).await;
+    assert_eq!(h.reported(), Idle);
+
+    // A waiting call starts a second loop, whose attempt fails too: its
+    // backoff is the next one, 96 s.
+    let _call = h.call(true);
+    h.next_attempt()
+        .await
+        .fail(Status::unavailable("connection refused"));
+    let failed_at = tokio::time::Instant::now();
+    settle().await;
+    assert_eq!(h.reported(), TransientFailure);
+
+    let next = h.next_attempt().await;
+    let waited = failed_at.elapsed();
+    assert!(
+        waited >= Duration::from_secs(96),
+        "the next attempt came {waited:?} after the failure, before its 96 s backoff"
+    );
+    next.fail(Status::unavailable("connection refused"));
+}
