@@ -43,6 +43,7 @@
 #![warn(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
 
+mod address;
 pub mod call;
 pub mod channel;
 pub mod codec;
@@ -58,6 +59,7 @@ pub mod interceptor;
 pub mod metadata;
 pub mod method;
 pub mod options;
+pub mod resolver;
 mod rt;
 pub mod status;
 pub mod stub;

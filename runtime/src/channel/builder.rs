@@ -11,15 +11,21 @@ use std::time::{Duration, Instant};
 use http::HeaderValue;
 
 use crate::channel::Channel;
-use crate::channel::backoff::{Backoff, BackoffConfig};
-use crate::channel::core::Core;
+use crate::channel::backoff::BackoffConfig;
+use crate::channel::core::{Core, CoreSettings, Naming};
 use crate::channel::h2::H2Connector;
+use crate::channel::policy::LoadBalancing;
+use crate::channel::subchannel::ConnectionLimits;
 use crate::channel::target::{self, InvalidTarget};
+use crate::resolver::{ResolverBuilder, ResolverRegistry};
 use crate::transport::keepalive::KeepalivePolicy;
 use crate::transport::{ConnectSettings, TlsConfig, tls};
 
 /// The largest HTTP/2 flow-control window (RFC 9113, section 6.9.1).
 const MAX_WINDOW: u32 = (1 << 31) - 1;
+
+/// The most connections a channel keeps to one address.
+const MAX_CONNECTIONS_PER_ADDRESS: usize = 64;
 
 /// The largest TCP keepalive idle time Linux accepts (`TCP_KEEPIDLE`), in
 /// seconds.
@@ -41,6 +47,11 @@ pub struct ChannelBuilder {
     keepalive_permit_without_calls: bool,
     tcp_keepalive: Option<Duration>,
     tls: Option<TlsConfig>,
+    resolvers: ResolverRegistry,
+    load_balancing: LoadBalancing,
+    connections_per_address: usize,
+    max_connections_per_address: usize,
+    extra_connection_idle: Duration,
 }
 
 impl ChannelBuilder {
@@ -60,7 +71,79 @@ impl ChannelBuilder {
             keepalive_permit_without_calls: false,
             tcp_keepalive: Some(Duration::from_secs(2 * 60 * 60)),
             tls: None,
+            resolvers: ResolverRegistry::default(),
+            load_balancing: LoadBalancing::PickFirst,
+            connections_per_address: 1,
+            max_connections_per_address: 4,
+            extra_connection_idle: Duration::from_secs(30),
         }
+    }
+
+    /// How calls spread over the addresses the target resolves to
+    /// (default [`LoadBalancing::PickFirst`]).
+    ///
+    /// ```
+    /// use switchboard::Channel;
+    /// use switchboard::channel::LoadBalancing;
+    ///
+    /// // Every address `backends.internal` resolves to (A and AAAA), each
+    /// // kept connected, calls taking turns.
+    /// let channel = Channel::builder("dns:///backends.internal:50051")
+    ///     .load_balancing(LoadBalancing::RoundRobin)
+    ///     .build()?;
+    /// # drop(channel);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn load_balancing(mut self, policy: LoadBalancing) -> Self {
+        self.load_balancing = policy;
+        self
+    }
+
+    /// Opens `count` connections to each address (default 1; at most 64)
+    /// and spreads calls over them by load: for more throughput than one
+    /// HTTP/2 connection gives, without juggling channels. Raises
+    /// [`max_connections_per_address`](Self::max_connections_per_address)
+    /// to `count` if it is lower.
+    pub fn connections_per_address(mut self, count: usize) -> Self {
+        self.connections_per_address = count;
+        self
+    }
+
+    /// The most connections the channel opens to one address (default 4;
+    /// at most 64): when every connection carries as many calls as the
+    /// server's MAX_CONCURRENT_STREAMS allows, the next call waits for one
+    /// more connection instead of for a stream. Extra connections (beyond
+    /// [`connections_per_address`](Self::connections_per_address)) close
+    /// after carrying no call for
+    /// [`extra_connection_idle_timeout`](Self::extra_connection_idle_timeout).
+    /// 1 turns this off.
+    pub fn max_connections_per_address(mut self, count: usize) -> Self {
+        self.max_connections_per_address = count;
+        self
+    }
+
+    /// How long an extra connection (see
+    /// [`max_connections_per_address`](Self::max_connections_per_address))
+    /// may carry no call before it closes (default 30 s; must not be zero).
+    pub fn extra_connection_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.extra_connection_idle = timeout;
+        self
+    }
+
+    /// Resolves targets of `resolver`'s scheme with it (replacing a
+    /// built-in or earlier one of that scheme): how a program feeds the
+    /// channel addresses from service discovery. See
+    /// [`ManualResolver`](crate::resolver::ManualResolver).
+    pub fn resolver(mut self, resolver: impl ResolverBuilder) -> Self {
+        self.resolvers.register(resolver);
+        self
+    }
+
+    /// Resolves targets with the resolvers in `registry` instead of the
+    /// built-in ones (`dns`, `ipv4`, `ipv6`, `unix`, `unix-abstract`).
+    pub fn resolver_registry(mut self, registry: ResolverRegistry) -> Self {
+        self.resolvers = registry;
+        self
     }
 
     /// Runs the channel's connections and timers on `handle` instead of the
@@ -169,8 +252,7 @@ impl ChannelBuilder {
     /// without it) with an error naming the setting, so that nothing fails
     /// later, inside the channel.
     pub fn build(self) -> Result<Channel, InvalidTarget> {
-        let parsed = target::parse_target(&self.target)?;
-        let target = parsed.address;
+        let parsed = target::parse_with(&self.resolvers, &self.target)?;
         let invalid = |reason: String| InvalidTarget {
             target: self.target.clone(),
             reason,
@@ -221,24 +303,44 @@ impl ChannelBuilder {
             reason: format!("user agent {agent:?} is not a valid header value"),
         })?;
         let authority = match &self.authority {
-            Some(authority) => Some(http::uri::Authority::try_from(authority.as_str()).map_err(
-                |e| InvalidTarget {
+            Some(authority) => {
+                http::uri::Authority::try_from(authority.as_str()).map_err(|e| InvalidTarget {
                     target: self.target.clone(),
                     reason: format!("authority {authority:?} is not a valid host[:port]: {e}"),
-                },
-            )?),
-            None => None,
+                })?
+            }
+            None => http::uri::Authority::try_from(parsed.authority.as_str()).map_err(|e| {
+                invalid(format!(
+                    "the target's authority {:?} is not a valid host[:port] ({e}); set \
+                     ChannelBuilder::authority",
+                    parsed.authority
+                ))
+            })?,
         };
+        if self.connections_per_address == 0
+            || self.connections_per_address > MAX_CONNECTIONS_PER_ADDRESS
+            || self.max_connections_per_address == 0
+            || self.max_connections_per_address > MAX_CONNECTIONS_PER_ADDRESS
+        {
+            return Err(invalid(format!(
+                "connections per address must be 1 ..= {MAX_CONNECTIONS_PER_ADDRESS} (got {} \
+                 and a maximum of {})",
+                self.connections_per_address, self.max_connections_per_address
+            )));
+        }
+        if self.extra_connection_idle.is_zero() {
+            return Err(invalid(
+                "the extra connection idle timeout must not be zero".into(),
+            ));
+        }
         let tls = match &tls_config {
             Some(config) => {
                 if let Some(reason) = tls::unavailable_reason() {
                     return Err(invalid(reason.to_owned()));
                 }
                 // The name to verify: the TLS config's, else the authority's host.
-                let authority_host = authority
-                    .as_ref()
-                    .map(|a| a.host().trim_matches(['[', ']']));
-                Some(tls::connector(config, authority_host).map_err(invalid)?)
+                let authority_host = authority.host().trim_matches(['[', ']']);
+                Some(tls::connector(config, Some(authority_host)).map_err(invalid)?)
             }
             None => None,
         };
@@ -259,12 +361,28 @@ impl ChannelBuilder {
             tcp_keepalive: self.tcp_keepalive,
             tls,
         });
+        let naming = Naming {
+            resolver: parsed.resolver,
+            target: parsed.target,
+        };
+        let settings = CoreSettings {
+            idle_timeout: self.idle_timeout,
+            backoff: self.backoff,
+            seed,
+            load_balancing: self.load_balancing,
+            limits: ConnectionLimits {
+                min: self.connections_per_address,
+                max: self
+                    .max_connections_per_address
+                    .max(self.connections_per_address),
+                extra_idle: self.extra_connection_idle,
+            },
+        };
         Ok(Channel::from_core(Arc::new(Core::new(
-            target,
+            naming,
             self.runtime,
             connector,
-            self.idle_timeout,
-            Backoff::new(self.backoff, seed),
+            settings,
         ))))
     }
 }

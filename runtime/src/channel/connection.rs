@@ -4,7 +4,8 @@
 //! what opens a connection to an address, and the [`Connection`] it yields,
 //! which opens calls. The public [`Channel`](crate::Channel) uses the
 //! HTTP/2 one (`channel::h2`); the unit tests use a fake whose attempts
-//! they finish by hand; a balancer's subchannels plug in here too.
+//! they finish by hand. The subchannels (`subchannel`) hold these
+//! connections; the picker reads their load to spread calls.
 //!
 //! Dispatch is static: `Connection::new_call` is generic and takes the
 //! connection by value, so a call costs what it did before the seam (one
@@ -27,10 +28,10 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
+use crate::address::Address;
 use crate::call::SharedCall;
 use crate::call::h2::CallSpec;
 use crate::status::Status;
-use crate::transport::Address;
 
 /// Opens connections for a channel. One per channel; it holds the
 /// connection settings, so the channel only names where and how long.
@@ -58,6 +59,13 @@ pub(crate) trait Connection: Clone + Send + Sync + 'static {
     /// away); the channel then stops handing it out.
     fn is_broken(&self) -> bool;
 
+    /// How many calls it carries now (made by `new_call` and not ended).
+    fn load(&self) -> usize;
+
+    /// How many calls it can carry at once: the server's
+    /// MAX_CONCURRENT_STREAMS (`usize::MAX` if it set none).
+    fn max_streams(&self) -> usize;
+
     /// A call for `spec` on this connection, not started yet. Takes the
     /// handle the call will own: the channel clones it once per call.
     fn new_call<Req: Send + 'static, Resp: Send + 'static>(
@@ -73,18 +81,16 @@ pub(crate) type NextReady<C> = Result<oneshot::Receiver<Result<C, Status>>, Resu
 /// A channel as its connections see it, through a [`ChannelLink`]:
 /// implemented by the channel's core for connections of type `C`.
 pub(crate) trait ChannelEvents<C>: Send + Sync {
-    /// Connection `id` ended with `status`: if it is the channel's current
-    /// one, the channel goes IDLE.
-    fn closed(&self, id: u64, status: Status);
+    /// Connection `id` ended with `status`: it leaves its subchannel.
+    fn closed(self: Arc<Self>, id: u64, status: Status);
 
     /// Connection `id` takes no new calls (the server sent GOAWAY) while
-    /// its calls go on: if it is the channel's current one, new calls go to
-    /// a new connection (`channel::goaway`).
+    /// its calls go on: it leaves its subchannel, and new calls go
+    /// elsewhere (`channel::goaway`).
     fn going_away(self: Arc<Self>, id: u64);
 
-    /// For a transparently retried call: the ready connection if it is not
-    /// broken; else a wait for the next attempt (connecting from IDLE).
-    /// Fails at once on a shut-down channel.
+    /// For a transparently retried call: what the picker gives now, or a
+    /// wait for what it gives next. Fails at once on a shut-down channel.
     fn next_ready(self: Arc<Self>, wait_for_ready: bool) -> NextReady<C>;
 }
 
@@ -111,16 +117,15 @@ impl<K: Connector> ChannelLink<K> {
         ChannelLink { channel, id }
     }
 
-    /// The connection ended: if it is the channel's current one, the
-    /// channel goes IDLE (the next call reconnects).
+    /// The connection ended: it leaves its subchannel.
     pub(crate) fn closed(&self, status: Status) {
         if let Some(channel) = self.channel.upgrade() {
             channel.closed(self.id, status);
         }
     }
 
-    /// The connection takes no new calls (GOAWAY); its calls go on. If it
-    /// is the channel's current one, new calls go to a new connection.
+    /// The connection takes no new calls (GOAWAY); its calls go on, new
+    /// calls go elsewhere.
     pub(crate) fn going_away(&self) {
         if let Some(channel) = self.channel.upgrade() {
             channel.going_away(self.id);

@@ -11,13 +11,12 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::address::Address;
 use crate::call::SharedCall;
 use crate::call::h2::{CallSpec, H2Call};
 use crate::channel::connection::{ChannelLink, Connection, Connector};
 use crate::status::Status;
-use crate::transport::{
-    self, Address, ConnectSettings, ConnectionHooks, ConnectionSource, H2Connection,
-};
+use crate::transport::{self, ConnectSettings, ConnectionHooks, ConnectionSource, H2Connection};
 
 /// Opens HTTP/2 connections with the channel's settings.
 pub(crate) struct H2Connector {
@@ -58,6 +57,14 @@ impl Connector for H2Connector {
 impl Connection for H2Connection {
     fn is_broken(&self) -> bool {
         H2Connection::is_broken(self)
+    }
+
+    fn load(&self) -> usize {
+        self.shared.load()
+    }
+
+    fn max_streams(&self) -> usize {
+        self.shared.max_streams
     }
 
     fn new_call<Req: Send + 'static, Resp: Send + 'static>(

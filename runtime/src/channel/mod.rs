@@ -75,7 +75,11 @@ mod goaway;
 mod h2;
 mod idle;
 mod pending;
+mod picker;
+mod policy;
+mod resolution;
 mod state;
+mod subchannel;
 pub(crate) mod target;
 #[cfg(all(test, not(switchboard_loom)))]
 mod tests;
@@ -104,6 +108,7 @@ use self::watch::{Outcome, Watch, block_on};
 pub use backoff::BackoffConfig;
 pub use builder::ChannelBuilder;
 pub use call::ChannelCall;
+pub use policy::LoadBalancing;
 pub use target::InvalidTarget;
 
 /// The connectivity state of a channel, as gRPC defines it.
@@ -414,8 +419,8 @@ impl fmt::Debug for WaitForReady {
 impl fmt::Debug for Channel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Channel")
-            .field("target", &self.inner.target.to_string())
-            .field("state", &lock(&self.inner.state).state.reported())
+            .field("target", &self.inner.naming.target.original())
+            .field("state", &lock(&self.inner.state).reported())
             .finish()
     }
 }

@@ -1,171 +1,186 @@
-//! The connectivity state machine (layer: channel).
+//! What a channel keeps under its lock (layer: channel).
 //!
-//! Owns [`State`], the channel's state with the data each state carries
-//! (the diagram is on it), and everything else kept under the same lock
-//! ([`Locked`]), as data: the transitions that need the channel (to spawn
-//! its tasks, to serve or fail its calls) are `core`'s; the one that needs
-//! only the lock, dropping a broken connection, is here. The pending calls
-//! and ready waiters are `pending`'s types; the connect loop, `connect`'s.
+//! Owns [`Locked`]: the channel's [`Mode`] (idle, active, shut down), its
+//! resolver and the last thing it said, its subchannels, the pending calls
+//! (grpc-java's `DelayedClientTransport`) and who watches the reported
+//! state. The state users see is computed from these
+//! ([`Locked::reported`]): in an active channel, the subchannels'
+//! aggregate (`policy::aggregate`), or, before the resolver gave any
+//! address, CONNECTING, or TRANSIENT_FAILURE with the resolver's error.
 //!
-//! Every transition goes through [`Locked::set_state`], and the lock is
-//! taken with [`lock_state`]: both tell `watch`'s [`Watchers`] the reported
-//! state, and the guard wakes the waiters it resolved once it unlocks.
+//! The lock is taken with [`lock_state`]: on release the watchers hear the
+//! reported state, and what the transitions took out (connections,
+//! subchannels, a resolver) is dropped, after unlocking.
 //!
 //! Must not: call user code or start a call while holding the lock (rule
-//! 7): the transitions (here and in `core`) collect what to activate or
-//! fail and do it after.
+//! 7): the transitions (`core`) collect what to activate or fail and do it
+//! after.
 
 use std::task::Waker;
 
 use crate::channel::ConnectivityState;
-use crate::channel::backoff::Backoff;
-use crate::channel::connection::Connection;
-use crate::channel::pending::{PendingCall, ReadyWaiter};
+use crate::channel::pending::PendingCall;
+use crate::channel::policy::aggregate;
+use crate::channel::subchannel::Subchannel;
 use crate::channel::watch::Watchers;
+use crate::resolver::Resolver;
 use crate::status::Status;
 use crate::sync::{Mutex, MutexGuard, lock};
 
-/// A channel's connectivity state and what it holds in it.
+/// Where a channel is in its life.
 ///
 /// ```text
-///              call / state(true)             attempt connected
-///   Idle ─────────────────────────► Connecting ──────────────────► Ready { id, connection }
-///    ▲ ▲                             │     ▲                         │
-///    │ │              attempt failed │     │ backoff elapsed         │
-///    │ │                             ▼     │ (after_failure: error)  │
-///    │ └──── idle timeout ──── TransientFailure { error }            │
-///    │                                                               │
-///    └───── connection closed, found broken, or idle timeout ────────┘
-///
-///   any state ──shutdown()──► Shutdown (final)
+///          call / state(true)
+///   Idle ───────────────────────► Active ──── idle timeout ───► Idle
+///                                             (no call in use)
+///   any ──shutdown()──► Shutdown (final)
 /// ```
 ///
-/// A GOAWAY on the ready connection (`goaway`) takes the channel from
-/// `Ready` to `Connecting` at once if calls are in use, else to `Idle`.
-///
-/// TRANSIENT_FAILURE is sticky, as in grpc-java's pick_first: a reconnect
-/// attempt after a failure is `Connecting { after_failure: Some(error) }`,
-/// which users see as TRANSIENT_FAILURE and in which fail-fast calls fail at
-/// once with `error`; only `Ready` clears it. `Idle` and a first
-/// `Connecting` carry no error.
-pub(crate) enum State<C> {
-    /// No connection and no attempt under way. The next call connects.
+/// Leaving IDLE starts the resolver; its addresses become subchannels,
+/// which connect as the policy says. Going IDLE drops the resolver, the
+/// subchannels and their connections.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// No resolver, no subchannel. The next call starts them.
     Idle,
-    /// An attempt is under way; `after_failure` is the error of the failed
-    /// attempt before it, if any (the channel then still reports
-    /// TRANSIENT_FAILURE).
-    Connecting {
-        /// The last failed attempt's error (sticky TRANSIENT_FAILURE).
-        after_failure: Option<Status>,
-    },
-    /// A connection is ready for calls.
-    Ready {
-        /// Which attempt made it (a late close of an older one is ignored).
-        id: u64,
-        /// The connection calls are opened on.
-        connection: C,
-    },
-    /// The last attempt failed; the connect loop waits out its backoff.
-    TransientFailure {
-        /// Why the attempt failed: fail-fast calls fail with it.
-        error: Status,
-    },
+    /// Resolving and connecting: the subchannels say how far.
+    Active,
     /// Shut down: every new call fails. Final.
     Shutdown,
 }
 
-impl<C> State<C> {
-    /// The state as users see it: a reconnect attempt after a failure is
-    /// still TRANSIENT_FAILURE (sticky, until READY).
-    pub(crate) fn reported(&self) -> ConnectivityState {
-        match self {
-            State::Idle => ConnectivityState::Idle,
-            State::Connecting {
-                after_failure: Some(_),
-            }
-            | State::TransientFailure { .. } => ConnectivityState::TransientFailure,
-            State::Connecting {
-                after_failure: None,
-            } => ConnectivityState::Connecting,
-            State::Ready { .. } => ConnectivityState::Ready,
-            State::Shutdown => ConnectivityState::Shutdown,
-        }
-    }
-
-    /// The connection error this state carries: the last failed attempt's,
-    /// in TRANSIENT_FAILURE (also while reconnecting after it).
-    pub(crate) fn error(&self) -> Option<&Status> {
-        match self {
-            State::TransientFailure { error }
-            | State::Connecting {
-                after_failure: Some(error),
-            } => Some(error),
-            _ => None,
-        }
-    }
+/// The channel's resolver and what it last said.
+#[derive(Default)]
+pub(crate) struct ResolverSlot {
+    /// Which start of the resolver is current: updates from an older one
+    /// (before the channel went IDLE) are ignored.
+    pub(crate) generation: u64,
+    /// The running resolver (dropped when the channel goes IDLE).
+    pub(crate) running: Option<Box<dyn Resolver>>,
+    /// Its last error, or "no addresses": while the channel has no
+    /// subchannel, fail-fast calls fail with it.
+    pub(crate) error: Option<Status>,
 }
 
 /// Everything under a channel's state lock.
 pub(crate) struct Locked<C> {
-    /// The connectivity state.
-    pub(crate) state: State<C>,
-    /// Calls waiting for a connection (only while connecting or in
-    /// transient failure; `pending` owns them).
+    /// Where the channel is in its life.
+    pub(crate) mode: Mode,
+    /// The resolver.
+    pub(crate) resolver: ResolverSlot,
+    /// The subchannels, in the resolver's order.
+    pub(crate) subchannels: Vec<Subchannel<C>>,
+    /// Calls waiting for a connection, and retried calls waiting for the
+    /// next one (`pending`): picked again whenever that may help.
     pub(crate) pending: Vec<Box<dyn PendingCall<C>>>,
-    /// Retried calls waiting for the next ready connection; a fail-fast
-    /// one also hears of a failed attempt.
-    pub(crate) ready_waiters: Vec<ReadyWaiter<C>>,
-    /// The reconnect schedule.
-    pub(crate) backoff: Backoff,
-    /// The id of the last connection attempt.
-    pub(crate) next_connection_id: u64,
-    /// Which connect loop owns the reconnect schedule: each loop started
-    /// from IDLE gets the next number, and a loop left from before (asleep
-    /// in its backoff when the channel went IDLE) ends at its next retry
-    /// instead of making the new loop's.
-    pub(crate) connect_loop: u64,
+    /// Ids for subchannels and connection attempts.
+    pub(crate) next_id: u64,
+    /// The last failed connection attempt's error (of any subchannel).
+    pub(crate) last_failure: Option<Status>,
     /// Whether an idle timer task is running.
     pub(crate) idle_timer_running: bool,
+    /// Whether the task closing idle extra connections is running.
+    pub(crate) trim_running: bool,
     /// Who waits for the reported state to change.
     pub(crate) watchers: Watchers,
+    /// Taken out under the lock, dropped after it (see [`StateLock`]).
+    pub(crate) dropped: Dropped<C>,
+}
+
+/// What a transition took out: dropped after the lock is released (a
+/// connection handle takes h2's lock as it drops; a resolver is user code).
+pub(crate) struct Dropped<C> {
+    /// Connection handles.
+    pub(crate) connections: Vec<C>,
+    /// Subchannels.
+    pub(crate) subchannels: Vec<Subchannel<C>>,
+    /// A resolver.
+    pub(crate) resolver: Option<Box<dyn Resolver>>,
 }
 
 impl<C> Locked<C> {
     /// A channel's starting point: IDLE, nothing pending.
-    pub(crate) fn new(backoff: Backoff) -> Self {
+    pub(crate) fn new() -> Self {
         Locked {
-            state: State::Idle,
+            mode: Mode::Idle,
+            resolver: ResolverSlot::default(),
+            subchannels: Vec::new(),
             pending: Vec::new(),
-            ready_waiters: Vec::new(),
-            backoff,
-            next_connection_id: 0,
-            connect_loop: 0,
+            next_id: 0,
+            last_failure: None,
             idle_timer_running: false,
+            trim_running: false,
             watchers: Watchers::new(),
+            dropped: Dropped {
+                connections: Vec::new(),
+                subchannels: Vec::new(),
+                resolver: None,
+            },
         }
     }
 
-    /// A transition: the state becomes `state`, and its watchers hear of
-    /// it if the reported state changed (woken when the lock is released).
-    pub(crate) fn set_state(&mut self, state: State<C>) {
-        self.state = state;
-        self.observe();
+    /// A fresh id (for a subchannel or a connection attempt).
+    pub(crate) fn next_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    /// The state users see.
+    pub(crate) fn reported(&self) -> ConnectivityState {
+        match self.mode {
+            Mode::Idle => ConnectivityState::Idle,
+            Mode::Shutdown => ConnectivityState::Shutdown,
+            Mode::Active => match aggregate(self.subchannels.iter().map(Subchannel::reported)) {
+                Some(state) => state,
+                None if self.resolver.error.is_some() => ConnectivityState::TransientFailure,
+                None => ConnectivityState::Connecting,
+            },
+        }
+    }
+
+    /// The error behind a reported TRANSIENT_FAILURE.
+    pub(crate) fn error(&self) -> Option<&Status> {
+        if self.reported() != ConnectivityState::TransientFailure {
+            return None;
+        }
+        if self.subchannels.is_empty() {
+            return self.resolver.error.as_ref();
+        }
+        self.last_failure
+            .as_ref()
+            .or_else(|| self.subchannels.iter().find_map(Subchannel::error))
+    }
+
+    /// The subchannel named `key`.
+    pub(crate) fn subchannel(&mut self, key: u64) -> Option<&mut Subchannel<C>> {
+        self.subchannels.iter_mut().find(|s| s.key == key)
+    }
+
+    /// Drops the resolver and every subchannel (after the lock).
+    pub(crate) fn clear(&mut self) {
+        self.dropped.resolver = self.resolver.running.take();
+        self.resolver.error = None;
+        self.dropped.subchannels.append(&mut self.subchannels);
+        self.last_failure = None;
     }
 
     /// Tells the watchers the reported state (nothing happens unless it
-    /// changed since they last heard).
-    fn observe(&mut self) {
-        self.watchers
-            .observe(self.state.reported(), self.state.error());
+    /// changed since they last heard): called before a transition that
+    /// follows another under one lock, so that each is seen.
+    pub(crate) fn observe(&mut self) {
+        let now = self.reported();
+        let error = self.error().cloned();
+        self.watchers.observe(now, error.as_ref());
     }
 }
 
 /// The channel's state lock, held: on release it tells the watchers the
-/// reported state (a transition that bypassed [`Locked::set_state`] is
-/// still seen) and wakes those it resolved, after unlocking (rule 7).
+/// reported state, then, after unlocking, drops what the transitions took
+/// out and wakes the watchers it resolved (rule 7).
 pub(crate) struct StateLock<'a, C> {
-    // Fields drop in order after `drop`: the lock first, then the wakers.
+    // Fields drop in order after `drop`: the lock first, then the rest.
     guard: MutexGuard<'a, Locked<C>>,
+    dropped: Option<Dropped<C>>,
     wake: WakeOnDrop,
 }
 
@@ -184,6 +199,7 @@ impl Drop for WakeOnDrop {
 pub(crate) fn lock_state<C>(mutex: &Mutex<Locked<C>>) -> StateLock<'_, C> {
     StateLock {
         guard: lock(mutex),
+        dropped: None,
         wake: WakeOnDrop(Vec::new()),
     }
 }
@@ -206,17 +222,16 @@ impl<C> Drop for StateLock<'_, C> {
     fn drop(&mut self) {
         self.guard.observe();
         self.wake.0 = self.guard.watchers.take_wakers();
-    }
-}
-
-impl<C: Connection> Locked<C> {
-    /// A READY channel whose connection can take no new calls goes IDLE,
-    /// so that the caller reconnects.
-    pub(crate) fn drop_broken_connection(&mut self) {
-        if let State::Ready { connection, .. } = &self.state
-            && connection.is_broken()
+        let dropped = &mut self.guard.dropped;
+        if !dropped.connections.is_empty()
+            || !dropped.subchannels.is_empty()
+            || dropped.resolver.is_some()
         {
-            self.set_state(State::Idle);
+            self.dropped = Some(Dropped {
+                connections: std::mem::take(&mut dropped.connections),
+                subchannels: std::mem::take(&mut dropped.subchannels),
+                resolver: dropped.resolver.take(),
+            });
         }
     }
 }

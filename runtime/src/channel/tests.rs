@@ -13,12 +13,15 @@ use std::time::Duration;
 use futures::FutureExt;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::address::Address;
 use crate::call::h2::CallSpec;
 use crate::call::{ClientCall, Listener, SharedCall};
-use crate::channel::backoff::{Backoff, BackoffConfig};
+use crate::channel::backoff::BackoffConfig;
 use crate::channel::call::ChannelCall;
 use crate::channel::connection::{ChannelLink, Connection, Connector};
-use crate::channel::core::Core;
+use crate::channel::core::{Core, CoreSettings, Naming};
+use crate::channel::policy::LoadBalancing;
+use crate::channel::subchannel::ConnectionLimits;
 use crate::channel::watch::{Outcome, Watch};
 use crate::channel::{ConnectivityState, ConnectivityState::*};
 use crate::codec::ProstCodec;
@@ -27,8 +30,10 @@ use crate::executor::ThreadlessExecutor;
 use crate::metadata::Metadata;
 use crate::method::{MethodDescriptor, MethodKind};
 use crate::options::CallOptions;
+use crate::resolver::{
+    Resolution, Resolver, ResolverBuilder, ResolverContext, ResolverSink, ResolverTarget,
+};
 use crate::status::{Code, Status};
-use crate::transport::Address;
 
 const METHOD: MethodDescriptor<(), ()> =
     MethodDescriptor::new("/test.Fake/Call", MethodKind::Unary, ProstCodec);
@@ -85,6 +90,32 @@ impl Connector for FakeConnector {
     }
 }
 
+/// A resolver that gives one address, at once.
+struct OneAddress;
+
+/// What `OneAddress` builds: nothing to do on `resolve_now`.
+struct Resolved;
+
+impl Resolver for Resolved {}
+
+impl ResolverBuilder for OneAddress {
+    fn scheme(&self) -> &str {
+        "fake"
+    }
+
+    fn build(
+        &self,
+        _target: &ResolverTarget,
+        sink: ResolverSink,
+        _context: &ResolverContext,
+    ) -> Box<dyn Resolver> {
+        sink.update(Ok(Resolution::new(vec![Address::Tcp(
+            ([127, 0, 0, 1], 1).into(),
+        )])));
+        Box::new(Resolved)
+    }
+}
+
 /// A connection that records the calls opened on it.
 #[derive(Clone)]
 struct FakeConnection {
@@ -129,6 +160,14 @@ impl FakeConnection {
 impl Connection for FakeConnection {
     fn is_broken(&self) -> bool {
         self.broken.load(Ordering::SeqCst)
+    }
+
+    fn load(&self) -> usize {
+        0
+    }
+
+    fn max_streams(&self) -> usize {
+        usize::MAX
     }
 
     fn new_call<Req: Send + 'static, Resp: Send + 'static>(
@@ -210,15 +249,26 @@ struct Harness {
 impl Harness {
     fn new(idle_timeout: Duration, backoff: BackoffConfig) -> Self {
         let (sender, attempts) = mpsc::unbounded_channel();
-        let core = Arc::new(Core::new(
-            Address::Tcp {
-                host: "fake".into(),
-                port: 1,
+        let naming = Naming {
+            resolver: Arc::new(OneAddress),
+            target: ResolverTarget::new("fake", "", "fake:1", "fake:///fake:1"),
+        };
+        let settings = CoreSettings {
+            idle_timeout,
+            backoff,
+            seed: 7,
+            load_balancing: LoadBalancing::PickFirst,
+            limits: ConnectionLimits {
+                min: 1,
+                max: 1,
+                extra_idle: Duration::from_secs(30),
             },
+        };
+        let core = Arc::new(Core::new(
+            naming,
             Some(tokio::runtime::Handle::current()),
             FakeConnector { attempts: sender },
-            idle_timeout,
-            Backoff::new(backoff, 7),
+            settings,
         ));
         Harness { core, attempts }
     }
@@ -800,8 +850,10 @@ async fn a_connect_loop_from_before_idle_does_not_retry_early_for_the_next_one()
     tokio::time::sleep(idle * 2).await;
     assert_eq!(h.reported(), Idle);
 
-    // A waiting call starts a second loop, whose attempt fails too: its
-    // backoff is the next one, 96 s.
+    // A waiting call starts a second loop (on a new subchannel: going IDLE
+    // dropped the old one, as grpc-java does), whose attempt fails too: its
+    // backoff is a fresh 60 s, from this failure. The old loop, had it
+    // survived, would retry 40 s after it.
     let _call = h.call(true);
     h.next_attempt()
         .await
@@ -813,8 +865,8 @@ async fn a_connect_loop_from_before_idle_does_not_retry_early_for_the_next_one()
     let next = h.next_attempt().await;
     let waited = failed_at.elapsed();
     assert!(
-        waited >= Duration::from_secs(96),
-        "the next attempt came {waited:?} after the failure, before its 96 s backoff"
+        waited >= Duration::from_secs(60),
+        "the next attempt came {waited:?} after the failure, before its 60 s backoff"
     );
     next.fail(Status::unavailable("connection refused"));
 }

@@ -19,7 +19,7 @@ use tokio::task::AbortHandle;
 use crate::channel::ConnectivityState;
 use crate::channel::connection::Connector;
 use crate::channel::core::Core;
-use crate::channel::state::{State, lock_state};
+use crate::channel::state::lock_state;
 use crate::channel::watch::{Outcome, Watch, Watcher};
 use crate::deadline::Deadline;
 use crate::status::Status;
@@ -36,8 +36,9 @@ impl<K: Connector> Core<K> {
         let watcher = {
             let mut guard = lock_state(&self.state);
             let locked = &mut *guard;
-            let now = locked.state.reported();
-            locked.watchers.watch(from, now, locked.state.error())
+            let now = locked.reported();
+            let error = locked.error().cloned();
+            locked.watchers.watch(from, now, error.as_ref())
         };
         let timer = match deadline {
             Some(deadline) => self.deadline_timer(&watcher, deadline),
@@ -85,18 +86,18 @@ impl<K: Connector> Core<K> {
             loop {
                 let now = {
                     let mut locked = lock_state(&core.state);
-                    match locked.state {
-                        State::Ready { .. } => return Ok(()),
-                        State::Shutdown => {
+                    match locked.reported() {
+                        ConnectivityState::Ready => return Ok(()),
+                        ConnectivityState::Shutdown => {
                             return Err(Status::unavailable("channel was shut down"));
                         }
-                        State::Idle => core.start_connecting(&mut locked),
+                        ConnectivityState::Idle => core.request_connection(&mut locked),
                         _ => {}
                     }
-                    if let Some(error) = locked.state.error() {
+                    if let Some(error) = locked.error() {
                         last_error = Some(error.clone());
                     }
-                    locked.state.reported()
+                    locked.reported()
                 };
                 match core.watch(now, Some(deadline)).await {
                     Outcome::Changed { error, .. } => {

@@ -13,7 +13,7 @@ use http::HeaderValue;
 use http::uri::{Authority, Scheme};
 
 use crate::status::Status;
-use crate::sync::atomic::{AtomicBool, Ordering};
+use crate::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use crate::transport::error::status_from_h2_owned;
 use crate::transport::keepalive::{ActiveStream, Liveness};
 use crate::transport::source::ConnectionSource;
@@ -47,6 +47,22 @@ pub(crate) struct ConnectionShared {
     pub(crate) source: Option<Arc<dyn ConnectionSource>>,
     /// Keepalive's view of the connection; `None` with keepalive off.
     pub(crate) liveness: Option<Arc<Liveness>>,
+    /// Calls made on this connection and not ended ([`CallClaim`]s).
+    pub(crate) calls: AtomicUsize,
+    /// The server's MAX_CONCURRENT_STREAMS once the connection was
+    /// established (`usize::MAX` if it set none).
+    pub(crate) max_streams: usize,
+}
+
+/// Counts one call on its connection, from when the channel picked the
+/// connection for it until the call ends (or moves to another connection):
+/// what the channel's picker reads as the connection's load.
+pub(crate) struct CallClaim(Arc<ConnectionShared>);
+
+impl Drop for CallClaim {
+    fn drop(&mut self) {
+        self.0.calls.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl H2Connection {
@@ -60,6 +76,17 @@ impl ConnectionShared {
     /// Marks the connection as taking no new streams (it is going away).
     pub(crate) fn mark_broken(&self) {
         self.broken.store(true, Ordering::Release);
+    }
+
+    /// Counts a call on this connection until the claim drops.
+    pub(crate) fn claim(self: &Arc<Self>) -> CallClaim {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        CallClaim(self.clone())
+    }
+
+    /// How many calls the connection carries now.
+    pub(crate) fn load(&self) -> usize {
+        self.calls.load(Ordering::Relaxed)
     }
 
     /// A call opened a stream here: with keepalive on, the stream counts

@@ -1,7 +1,8 @@
 //! One HTTP/2 connection over tokio (layer: transport, below `call`).
 //!
-//! Owns connecting to a [`Address`]: name resolution, TCP with `TCP_NODELAY`
-//! and `SO_KEEPALIVE` (`keepalive`) or a Unix socket, the h2 client
+//! Owns connecting to one resolved [`Address`] (names are the resolver's
+//! job): TCP with `TCP_NODELAY` and `SO_KEEPALIVE` (`keepalive`), or a Unix
+//! socket (by path, or abstract on Linux), the h2 client
 //! handshake with our window settings, and the task that drives the
 //! connection until it ends. A connection counts as
 //! established once the server's SETTINGS arrived (one PING round trip). It hands the channel
@@ -16,8 +17,8 @@
 //! h2, and the connection's scheme is `https`; the plaintext path is
 //! unchanged.
 //!
-//! Every failure says which step failed ([`Origin`]): resolving the name
-//! (`Resolve`), opening the socket (`Connect`), the TLS handshake (`Tls`),
+//! Every failure says which step failed ([`Origin`]): opening the socket
+//! (`Connect`), the TLS handshake (`Tls`),
 //! or HTTP/2 on it (`Http2`);
 //! the connect timeout is charged to the step it interrupted. The status
 //! keeps the underlying error as its source (`transport::error`).
@@ -40,7 +41,7 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use crate::status::{Origin, Status};
-use crate::sync::atomic::{AtomicBool, Ordering};
+use crate::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use crate::wake_batch;
 use error::{status_from_connect, status_from_h2_owned};
 use frames::ServerFrames;
@@ -48,7 +49,6 @@ use goaway::GoingAway;
 use keepalive::{KeepalivePolicy, KillSwitch, Liveness};
 use window::StalledStreams;
 
-mod address;
 mod connection;
 pub(crate) mod error;
 mod frames;
@@ -58,8 +58,8 @@ mod source;
 pub(crate) mod tls;
 pub(crate) mod window;
 
-pub(crate) use address::Address;
-pub(crate) use connection::{ConnectionShared, H2Connection};
+pub(crate) use crate::address::Address;
+pub(crate) use connection::{CallClaim, ConnectionShared, H2Connection};
 pub(crate) use source::{ConnectionSource, unprocessed};
 pub use tls::TlsConfig;
 pub(crate) use tls::TlsConnector;
@@ -72,8 +72,9 @@ const SETTINGS_WAIT: Duration = Duration::from_secs(1);
 #[derive(Clone, Debug)]
 pub(crate) struct ConnectSettings {
     pub(crate) user_agent: HeaderValue,
-    /// The `:authority` to send instead of the target's host:port.
-    pub(crate) authority: Option<Authority>,
+    /// The `:authority` calls send: the builder's, else the target's
+    /// (also the TLS name unless the TLS settings name another).
+    pub(crate) authority: Authority,
     pub(crate) stream_window: u32,
     pub(crate) connection_window: u32,
     /// HTTP/2 keepalive (gRFC A8), shared by the channel's connections;
@@ -117,33 +118,44 @@ pub(crate) async fn connect(
         target,
     };
     match target {
-        Address::Tcp { host, port } => {
-            let addrs = limit
-                .run(Origin::Resolve, resolve(host, *port, target))
-                .await?;
+        Address::Tcp(addr) => {
             let stream = limit
-                .run(
-                    Origin::Connect,
-                    connect_tcp(addrs, target, settings.tcp_keepalive),
-                )
+                .run(Origin::Connect, connect_tcp(*addr, settings.tcp_keepalive))
                 .await?;
-            if let Some(tls) = &settings.tls {
-                return connect_tls(stream, tls, &limit, settings, runtime, hooks).await;
-            }
-            let handshake = handshake(stream, settings, Scheme::HTTP, target, runtime, hooks);
-            limit.run(Origin::Http2, handshake).await
+            finish(stream, settings, &limit, runtime, hooks).await
         }
         Address::Unix(path) => {
             let stream = limit
                 .run(Origin::Connect, connect_unix(path, target))
                 .await?;
-            if let Some(tls) = &settings.tls {
-                return connect_tls(stream, tls, &limit, settings, runtime, hooks).await;
-            }
-            let handshake = handshake(stream, settings, Scheme::HTTP, target, runtime, hooks);
-            limit.run(Origin::Http2, handshake).await
+            finish(stream, settings, &limit, runtime, hooks).await
+        }
+        Address::UnixAbstract(name) => {
+            let stream = limit
+                .run(Origin::Connect, connect_unix_abstract(name, target))
+                .await?;
+            finish(stream, settings, &limit, runtime, hooks).await
         }
     }
+}
+
+/// The rest of an attempt over a connected socket: TLS if set, then the
+/// HTTP/2 handshake.
+async fn finish<T>(
+    stream: T,
+    settings: &ConnectSettings,
+    limit: &AttemptLimit<'_>,
+    runtime: tokio::runtime::Handle,
+    hooks: ConnectionHooks,
+) -> Result<H2Connection, Status>
+where
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    if let Some(tls) = &settings.tls {
+        return connect_tls(stream, tls, limit, settings, runtime, hooks).await;
+    }
+    let handshake = handshake(stream, settings, Scheme::HTTP, limit.target, runtime, hooks);
+    limit.run(Origin::Http2, handshake).await
 }
 
 /// The TLS handshake over `stream`, then HTTP/2 over TLS (scheme `https`).
@@ -221,45 +233,44 @@ impl AttemptLimit<'_> {
     }
 }
 
-/// Resolves `host` with the system resolver; fails with origin
-/// [`Origin::Resolve`], keeping the resolver's error as the source.
-async fn resolve(host: &str, port: u16, target: &Address) -> Result<Vec<SocketAddr>, Status> {
-    match tokio::net::lookup_host((host, port)).await {
-        Ok(addrs) => Ok(addrs.collect()),
-        Err(e) => Err(
-            Status::unavailable(format!("failed to resolve {target}: {e}"))
-                .with_origin(Origin::Resolve)
-                .with_source(e),
-        ),
-    }
-}
-
-/// Connects to the first of `addrs` that accepts, with `TCP_NODELAY` and
-/// TCP keepalive (`tcp_keepalive`, if set); fails with the last
-/// address's error (origin [`Origin::Connect`]), or, if there were no
-/// addresses, as a resolve failure.
+/// Connects to `addr` with `TCP_NODELAY` and TCP keepalive
+/// (`tcp_keepalive`, if set); fails with origin [`Origin::Connect`].
 async fn connect_tcp(
-    addrs: Vec<SocketAddr>,
-    target: &Address,
+    addr: SocketAddr,
     tcp_keepalive: Option<Duration>,
 ) -> Result<TcpStream, Status> {
-    let mut last_error = None;
-    for addr in addrs {
-        match TcpStream::connect(addr).await {
-            Ok(stream) => {
-                stream
-                    .set_nodelay(true)
-                    .and_then(|()| keepalive::set_tcp_keepalive(&stream, tcp_keepalive))
-                    .map_err(|e| status_from_connect(&e, &target.to_string()))?;
-                return Ok(stream);
-            }
-            Err(e) => last_error = Some(status_from_connect(&e, &addr.to_string())),
-        }
-    }
-    Err(last_error.unwrap_or_else(|| {
-        Status::unavailable(format!("failed to resolve {target}: no addresses"))
-            .with_origin(Origin::Resolve)
-    }))
+    let stream = TcpStream::connect(addr)
+        .await
+        .map_err(|e| status_from_connect(&e, &addr.to_string()))?;
+    stream
+        .set_nodelay(true)
+        .and_then(|()| keepalive::set_tcp_keepalive(&stream, tcp_keepalive))
+        .map_err(|e| status_from_connect(&e, &addr.to_string()))?;
+    Ok(stream)
+}
+
+/// Connects to the abstract Unix socket `name` (Linux only).
+#[cfg(target_os = "linux")]
+async fn connect_unix_abstract(
+    name: &[u8],
+    target: &Address,
+) -> Result<tokio::net::UnixStream, Status> {
+    use std::os::linux::net::SocketAddrExt;
+    let fail = |e: std::io::Error| status_from_connect(&e, &target.to_string());
+    let addr = std::os::unix::net::SocketAddr::from_abstract_name(name).map_err(fail)?;
+    // A Unix socket connects at once (or is refused): no wait on the
+    // runtime's thread.
+    let stream = std::os::unix::net::UnixStream::connect_addr(&addr).map_err(fail)?;
+    stream.set_nonblocking(true).map_err(fail)?;
+    tokio::net::UnixStream::from_std(stream).map_err(fail)
+}
+
+#[cfg(not(target_os = "linux"))]
+async fn connect_unix_abstract(_: &[u8], target: &Address) -> Result<TcpStream, Status> {
+    Err(Status::unavailable(format!(
+        "{target}: abstract Unix sockets are only supported on Linux"
+    ))
+    .with_origin(Origin::Connect))
 }
 
 #[cfg(unix)]
@@ -311,11 +322,7 @@ where
         .handshake::<_, Bytes>(io)
         .await
         .map_err(|e| status_from_h2_owned(e, &format!("HTTP/2 handshake with {target}")))?;
-    let authority = match &settings.authority {
-        Some(authority) => authority.clone(),
-        None => Authority::try_from(target.authority())
-            .map_err(|e| Status::internal(format!("invalid authority for {target}: {e}")))?,
-    };
+    let authority = settings.authority.clone();
     let ping_pong = connection.ping_pong();
     let mut going_away = GoingAway::new(broken.clone(), on_going_away);
     let broken_on_end = broken.clone();
@@ -393,6 +400,8 @@ where
             runtime.spawn(task);
         }
     }
+    // Read once, after the SETTINGS wait: servers set it at the start.
+    let max_streams = send.current_max_send_streams();
     Ok(H2Connection {
         send,
         shared: Arc::new(ConnectionShared {
@@ -404,6 +413,8 @@ where
             stalled,
             source,
             liveness,
+            calls: AtomicUsize::new(0),
+            max_streams,
         }),
     })
 }
@@ -423,10 +434,7 @@ mod tests {
 
     #[test]
     fn a_step_cut_short_by_the_connect_timeout_fails_with_its_origin() {
-        let target = Address::Tcp {
-            host: "example.invalid".into(),
-            port: 1,
-        };
+        let target = Address::Tcp(([192, 0, 2, 1], 1).into());
         // The deadline has passed and the step never finishes: the first
         // poll of the timer reports the timeout.
         let limit = AttemptLimit {
@@ -440,7 +448,7 @@ mod tests {
             assert_eq!(status.code(), crate::status::Code::Unavailable);
             assert_eq!(
                 status.message(),
-                "failed to connect to example.invalid:1: timed out after 0.000s"
+                "failed to connect to 192.0.2.1:1: timed out after 0.000s"
             );
             assert_eq!(status.origin(), origin);
             let io = status
@@ -462,12 +470,8 @@ mod tests {
         runtime.block_on(async {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = listener.local_addr().unwrap();
-            let target = Address::Tcp {
-                host: "127.0.0.1".into(),
-                port: addr.port(),
-            };
             for (idle, on) in [(Some(Duration::from_secs(7200)), true), (None, false)] {
-                let stream = connect_tcp(vec![addr], &target, idle).await.unwrap();
+                let stream = connect_tcp(addr, idle).await.unwrap();
                 let socket = socket2::SockRef::from(&stream);
                 assert_eq!(socket.keepalive().unwrap(), on);
                 assert!(socket.tcp_nodelay().unwrap());

@@ -118,6 +118,7 @@ impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
             out.done = true;
             let stream = out.stream.take();
             out.active = None;
+            out.claim = None;
             if let (StreamEnd::Reset, Some(mut stream)) = (end, stream) {
                 stream.send_reset(h2::Reason::CANCEL);
             }

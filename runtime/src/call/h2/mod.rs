@@ -123,12 +123,16 @@ impl<Req: Send + 'static, Resp: Send + 'static> H2Call<Req, Resp> {
             send,
             shared: common,
         } = transport;
+        let out = Outbound {
+            claim: Some(common.claim()),
+            ..Outbound::default()
+        };
         H2Call {
             shared: Arc::new(Shared {
                 transport: common,
                 opener: Mutex::new(Some(send)),
                 spec,
-                out: Mutex::new(Outbound::default()),
+                out: Mutex::new(out),
                 inbound: Mutex::new(Inbound::new()),
                 reader: ReaderSlot::new(),
                 compress: AtomicBool::new(true),

@@ -12,6 +12,7 @@ use bytes::{Bytes, BytesMut};
 use h2::SendStream;
 
 use crate::call::replay::Replay;
+use crate::transport::CallClaim;
 use crate::transport::keepalive::ActiveStream;
 
 /// Queued outbound bytes that are flushed at once rather than by the
@@ -30,6 +31,8 @@ pub(super) struct Outbound {
     /// With keepalive on, counts `stream` on its connection (an open call
     /// keeps the connection's keepalive pinging); dropped with it.
     pub(super) active: Option<ActiveStream>,
+    /// Counts the call on its connection's load until it ends.
+    pub(super) claim: Option<CallClaim>,
     /// The caller said no more messages follow.
     pub(super) half_closed: bool,
     /// The stream is over for sending: reset, or the call closed.

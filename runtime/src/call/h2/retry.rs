@@ -90,6 +90,7 @@ impl<Req: Send + 'static, Resp: Send + 'static> Shared<Req, Resp> {
         }
         let request = self.build_request(&replay.headers).ok()?;
         let active = transport.shared.stream_opened();
+        out.claim = Some(transport.shared.claim());
         let mut send = transport.send;
         let (response, mut stream) = send.send_request(request, false).ok()?;
         tracing::debug!("retrying a call the server did not process on a new connection");

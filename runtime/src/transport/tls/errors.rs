@@ -10,8 +10,8 @@ use rustls::{AlertDescription, CertificateError};
 
 use super::TlsConnector;
 use super::session::{SeenError, rustls_error};
+use crate::address::Address;
 use crate::status::{Origin, Status};
-use crate::transport::address::Address;
 
 /// A failure of the TLS session (handshake or later), from the I/O
 /// error tokio-rustls reports it as.

@@ -5,14 +5,13 @@
 use std::sync::Arc;
 
 use rustls::ClientConfig;
-use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::errors::status_from_io;
 use super::session::{NoteRequest, SeenError, TlsIo};
 use super::{H2, TlsConnector};
+use crate::address::Address;
 use crate::status::{Origin, Status};
-use crate::transport::address::Address;
 
 /// The TLS handshake over `io` with `target`, requiring ALPN `h2`.
 pub(crate) async fn connect<IO>(
@@ -23,21 +22,13 @@ pub(crate) async fn connect<IO>(
 where
     IO: AsyncRead + AsyncWrite + Unpin,
 {
-    let name = match &tls.server_name {
-        Some(name) => name.clone(),
-        None => {
-            let host = match target {
-                Address::Tcp { host, .. } => host.clone(),
-                Address::Unix(_) => "localhost".to_owned(),
-            };
-            ServerName::try_from(host.clone()).map_err(|e| {
-                Status::unavailable(format!(
-                    "TLS with {target}: {host:?} is not a valid server name ({e}); set \
-                     TlsConfig::server_name"
-                ))
-                .with_origin(Origin::Tls)
-            })?
-        }
+    // The builder always names the server: the TLS settings' name, else
+    // the channel's authority's host.
+    let Some(name) = tls.server_name.clone() else {
+        return Err(Status::unavailable(format!(
+            "TLS with {target}: no server name to verify; set TlsConfig::server_name"
+        ))
+        .with_origin(Origin::Tls));
     };
     // A copy of the config per connection (connection time only, and
     // the session cache is shared), to note a client-certificate request.

@@ -1,0 +1,316 @@
+//! Resolvers whose target is already the address (layer: resolver):
+//! `ipv4:`, `ipv6:`, `unix:` and `unix-abstract:`. Each checks its target
+//! when the channel is built and pushes the one fixed list from `build`;
+//! none runs anything afterwards. They must not look anything up.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
+
+use super::host_port::split_host_port;
+use super::{
+    Address, Done, Resolution, Resolver, ResolverBuilder, ResolverContext, ResolverSink,
+    ResolverTarget,
+};
+use crate::status::{Origin, Status};
+
+/// The port of an IP literal written without one (as for `dns:`).
+const DEFAULT_PORT: u16 = 443;
+
+/// Pushes `addresses` (or why there are none) once.
+fn push(sink: &ResolverSink, target: &ResolverTarget, addresses: Result<Vec<Address>, String>) {
+    sink.update(addresses.map(Resolution::new).map_err(|reason| {
+        Status::unavailable(format!("invalid target {:?}: {reason}", target.original()))
+            .with_origin(Origin::Resolve)
+    }));
+}
+
+/// Refuses a `//authority/` these schemes have no use for.
+fn no_authority(target: &ResolverTarget) -> Result<(), String> {
+    match target.authority() {
+        "" => Ok(()),
+        authority => Err(format!(
+            "{}: targets take no authority (got {authority:?})",
+            target.scheme()
+        )),
+    }
+}
+
+/// Parses a comma-separated list of IP literals, each with an optional
+/// port; `one` parses one item.
+fn ip_list(
+    endpoint: &str,
+    one: impl Fn(&str) -> Result<SocketAddr, String>,
+) -> Result<Vec<Address>, String> {
+    if endpoint.is_empty() {
+        return Err("no address".to_owned());
+    }
+    endpoint
+        .split(',')
+        .map(|item| one(item).map(Address::Tcp))
+        .collect()
+}
+
+/// `addr[:port]`, an IPv4 literal.
+fn ipv4(item: &str) -> Result<SocketAddr, String> {
+    let (host, port) = split_host_port(item, DEFAULT_PORT).map_err(|e| format!("{item:?}: {e}"))?;
+    let ip: Ipv4Addr = host
+        .parse()
+        .map_err(|_| format!("{host:?} is not an IPv4 address"))?;
+    Ok(SocketAddr::new(IpAddr::V4(ip), port))
+}
+
+/// `addr` or `[addr]:port`, an IPv6 literal.
+fn ipv6(item: &str) -> Result<SocketAddr, String> {
+    let (host, port) = if item.starts_with('[') {
+        split_host_port(item, DEFAULT_PORT).map_err(|e| format!("{item:?}: {e}"))?
+    } else {
+        (item.to_owned(), DEFAULT_PORT)
+    };
+    let ip: Ipv6Addr = host
+        .parse()
+        .map_err(|_| format!("{host:?} is not an IPv6 address"))?;
+    Ok(SocketAddr::new(IpAddr::V6(ip), port))
+}
+
+/// The `:authority` of an IP list: its first address.
+fn first_address(list: Result<Vec<Address>, String>, target: &ResolverTarget) -> String {
+    match list.ok().and_then(|list| list.into_iter().next()) {
+        Some(address) => address.to_string(),
+        None => target.endpoint().to_owned(),
+    }
+}
+
+/// `ipv4:addr[:port][,addr[:port]...]`: these IPv4 addresses (port 443
+/// when none is written).
+pub(super) struct Ipv4ResolverBuilder;
+
+impl ResolverBuilder for Ipv4ResolverBuilder {
+    fn scheme(&self) -> &str {
+        "ipv4"
+    }
+
+    fn default_authority(&self, target: &ResolverTarget) -> String {
+        first_address(ip_list(target.endpoint(), ipv4), target)
+    }
+
+    fn validate(&self, target: &ResolverTarget) -> Result<(), String> {
+        no_authority(target)?;
+        ip_list(target.endpoint(), ipv4).map(|_| ())
+    }
+
+    fn build(
+        &self,
+        target: &ResolverTarget,
+        sink: ResolverSink,
+        _context: &ResolverContext,
+    ) -> Box<dyn Resolver> {
+        push(&sink, target, ip_list(target.endpoint(), ipv4));
+        Box::new(Done)
+    }
+}
+
+/// `ipv6:addr` or `ipv6:[addr]:port[,...]`: these IPv6 addresses (port
+/// 443 when none is written).
+pub(super) struct Ipv6ResolverBuilder;
+
+impl ResolverBuilder for Ipv6ResolverBuilder {
+    fn scheme(&self) -> &str {
+        "ipv6"
+    }
+
+    fn default_authority(&self, target: &ResolverTarget) -> String {
+        first_address(ip_list(target.endpoint(), ipv6), target)
+    }
+
+    fn validate(&self, target: &ResolverTarget) -> Result<(), String> {
+        no_authority(target)?;
+        ip_list(target.endpoint(), ipv6).map(|_| ())
+    }
+
+    fn build(
+        &self,
+        target: &ResolverTarget,
+        sink: ResolverSink,
+        _context: &ResolverContext,
+    ) -> Box<dyn Resolver> {
+        push(&sink, target, ip_list(target.endpoint(), ipv6));
+        Box::new(Done)
+    }
+}
+
+/// `unix:path` or `unix://abs_path`: the Unix socket at that path
+/// (`:authority` `localhost`).
+pub(super) struct UnixResolverBuilder;
+
+impl ResolverBuilder for UnixResolverBuilder {
+    fn scheme(&self) -> &str {
+        "unix"
+    }
+
+    fn default_authority(&self, _target: &ResolverTarget) -> String {
+        "localhost".to_owned()
+    }
+
+    fn validate(&self, target: &ResolverTarget) -> Result<(), String> {
+        no_authority(target)?;
+        if target.endpoint().is_empty() {
+            return Err("a unix: target needs a socket path".to_owned());
+        }
+        Ok(())
+    }
+
+    fn build(
+        &self,
+        target: &ResolverTarget,
+        sink: ResolverSink,
+        _context: &ResolverContext,
+    ) -> Box<dyn Resolver> {
+        let path = self
+            .validate(target)
+            .map(|()| vec![Address::Unix(PathBuf::from(target.endpoint()))]);
+        push(&sink, target, path);
+        Box::new(Done)
+    }
+}
+
+/// `unix-abstract:name`: the Linux abstract Unix socket of that name
+/// (`:authority` `localhost`).
+pub(super) struct UnixAbstractResolverBuilder;
+
+impl ResolverBuilder for UnixAbstractResolverBuilder {
+    fn scheme(&self) -> &str {
+        "unix-abstract"
+    }
+
+    fn default_authority(&self, _target: &ResolverTarget) -> String {
+        "localhost".to_owned()
+    }
+
+    fn validate(&self, target: &ResolverTarget) -> Result<(), String> {
+        no_authority(target)?;
+        if target.endpoint().is_empty() {
+            return Err("a unix-abstract: target needs a socket name".to_owned());
+        }
+        Ok(())
+    }
+
+    fn build(
+        &self,
+        target: &ResolverTarget,
+        sink: ResolverSink,
+        _context: &ResolverContext,
+    ) -> Box<dyn Resolver> {
+        let name = self
+            .validate(target)
+            .map(|()| vec![Address::UnixAbstract(target.endpoint().as_bytes().to_vec())]);
+        push(&sink, target, name);
+        Box::new(Done)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// What `builder` pushes from `build` for `endpoint`.
+    fn built(builder: &dyn ResolverBuilder, endpoint: &str) -> Vec<Result<Resolution, Status>> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let context = ResolverContext::new(runtime.handle().clone());
+        let pushed = Arc::new(Mutex::new(Vec::new()));
+        let into = pushed.clone();
+        let sink = ResolverSink::from_fn(move |result| into.lock().unwrap().push(result));
+        let original = format!("{}:{endpoint}", builder.scheme());
+        let target = ResolverTarget::new(builder.scheme(), "", endpoint, original);
+        let resolver = builder.build(&target, sink, &context);
+        resolver.resolve_now();
+        drop(resolver);
+        std::mem::take(&mut *pushed.lock().unwrap())
+    }
+
+    fn addresses(builder: &dyn ResolverBuilder, endpoint: &str) -> Vec<String> {
+        let mut pushed = built(builder, endpoint);
+        assert_eq!(pushed.len(), 1, "exactly one push, from build");
+        let resolution = pushed.pop().unwrap().unwrap();
+        resolution
+            .addresses
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    fn target(builder: &dyn ResolverBuilder, authority: &str, endpoint: &str) -> ResolverTarget {
+        ResolverTarget::new(builder.scheme(), authority, endpoint, endpoint)
+    }
+
+    #[test]
+    fn ipv4_lists_in_order_with_default_port() {
+        assert_eq!(
+            addresses(&Ipv4ResolverBuilder, "10.0.0.2:80,10.0.0.1"),
+            ["10.0.0.2:80", "10.0.0.1:443"]
+        );
+        let b = Ipv4ResolverBuilder;
+        assert_eq!(
+            b.default_authority(&target(&b, "", "10.0.0.2:80,10.0.0.1")),
+            "10.0.0.2:80"
+        );
+        for bad in [
+            "",
+            "10.0.0.1,",
+            "::1",
+            "[::1]:1",
+            "example.com:1",
+            "10.0.0.1:99999",
+            "1.2.3:4",
+        ] {
+            let reason = b.validate(&target(&b, "", bad)).unwrap_err();
+            assert!(!reason.is_empty());
+            let pushed = built(&b, bad);
+            let status = pushed[0].as_ref().unwrap_err();
+            assert_eq!(status.origin(), Origin::Resolve, "{bad}");
+        }
+        assert!(
+            b.validate(&target(&b, "x", "10.0.0.1"))
+                .unwrap_err()
+                .contains("authority")
+        );
+    }
+
+    #[test]
+    fn ipv6_bare_or_bracketed() {
+        assert_eq!(
+            addresses(&Ipv6ResolverBuilder, "::1,[fe80::1]:7"),
+            ["[::1]:443", "[fe80::1]:7"]
+        );
+        let b = Ipv6ResolverBuilder;
+        assert_eq!(b.default_authority(&target(&b, "", "[::1]:9")), "[::1]:9");
+        for bad in ["", "127.0.0.1", "[::1", "[::1]:x", "::1:z:"] {
+            assert!(b.validate(&target(&b, "", bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn unix_paths_and_abstract_names() {
+        let b = UnixResolverBuilder;
+        let pushed = built(&b, "/tmp/s.sock").pop().unwrap().unwrap();
+        assert_eq!(pushed.addresses, [Address::Unix("/tmp/s.sock".into())]);
+        assert_eq!(
+            b.default_authority(&target(&b, "", "/tmp/s.sock")),
+            "localhost"
+        );
+        assert!(b.validate(&target(&b, "", "")).is_err());
+        assert!(built(&b, "").pop().unwrap().is_err());
+
+        let b = UnixAbstractResolverBuilder;
+        let pushed = built(&b, "my-socket").pop().unwrap().unwrap();
+        assert_eq!(
+            pushed.addresses,
+            [Address::UnixAbstract(b"my-socket".to_vec())]
+        );
+        assert_eq!(b.default_authority(&target(&b, "", "x")), "localhost");
+        assert!(b.validate(&target(&b, "", "")).is_err());
+    }
+}
