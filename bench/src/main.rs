@@ -8,7 +8,8 @@
 //!
 //! ```text
 //! cargo run --release -p switchboard-bench -- [--quick] [--only SUBSTR]
-//!     [--scenario unary-latency|unary-throughput|server-stream|allocations|rss]
+//!     [--scenario unary-latency|unary-throughput|unary-throughput-multi|server-stream|allocations|rss]
+//!     [--connections N]   (unary-throughput-multi's N, default 4; 2, 4 and 8 are always swept)
 //!     [--json PATH]   (default target/bench.json)
 //! ```
 //!
@@ -17,10 +18,12 @@
 //! --gap-ms MS` (one client's RSS measurement).
 //!
 //! Modules, bottom up: [`alloc`] (the counting allocator), [`server`],
-//! [`clients`], [`report`], [`targets`], [`rss`], [`scenarios`].
+//! [`clients`], [`report`], [`targets`], [`rss`], [`multi`],
+//! [`scenarios`].
 
 mod alloc;
 mod clients;
+mod multi;
 mod report;
 mod rss;
 mod scenarios;
@@ -63,11 +66,17 @@ fn main() -> Result<()> {
 fn bench(args: &[String]) -> Result<()> {
     let started = Instant::now();
     let quick = args.iter().any(|a| a == "--quick");
-    let settings = if quick {
+    let mut settings = if quick {
         Settings::quick()
     } else {
         Settings::full()
     };
+    if let Some(n) = flag_value(args, "--connections") {
+        settings.connections = n.parse()?;
+        if settings.connections == 0 {
+            return Err("--connections must be at least 1".into());
+        }
+    }
     let only = flag_value(args, "--only");
     let scenario = flag_value(args, "--scenario");
     if let Some(name) = &scenario {
@@ -102,7 +111,7 @@ fn bench(args: &[String]) -> Result<()> {
     for table in tables.all() {
         table.print();
     }
-    let targets = targets::evaluate(&tables.latency, &tables.throughput, &tables.allocations);
+    let targets = targets::evaluate(&tables);
     targets::print(&targets);
 
     let wall = started.elapsed();
@@ -115,6 +124,7 @@ fn bench(args: &[String]) -> Result<()> {
         ),
         ("quick", quick.to_string()),
         ("rounds", settings.rounds.to_string()),
+        ("connections", settings.connections.to_string()),
         ("wall_seconds", format!("{:.1}", wall.as_secs_f64())),
     ];
     if let Some(parent) = json_path.parent().filter(|p| !p.as_os_str().is_empty()) {

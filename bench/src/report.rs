@@ -36,8 +36,8 @@ pub struct Table {
     pub key: &'static str,
     title: String,
     columns: &'static [&'static str],
-    order: Vec<&'static str>,
-    rows: BTreeMap<&'static str, Vec<Vec<f64>>>,
+    order: Vec<String>,
+    rows: BTreeMap<String, Vec<Vec<f64>>>,
     notes: Vec<String>,
 }
 
@@ -58,13 +58,24 @@ impl Table {
         }
     }
 
-    /// Adds one round's figures for a client, one per column.
-    pub fn add(&mut self, client: &'static str, values: Vec<f64>) {
+    /// Adds one round's figures for a client (a row), one per column.
+    pub fn add(&mut self, client: impl Into<String>, values: Vec<f64>) {
+        let client = client.into();
         debug_assert_eq!(values.len(), self.columns.len());
         if !self.order.contains(&client) {
-            self.order.push(client);
+            self.order.push(client.clone());
         }
         self.rows.entry(client).or_default().push(values);
+    }
+
+    /// The rows' names, in the order they were first added.
+    pub fn clients(&self) -> &[String] {
+        &self.order
+    }
+
+    /// Every round's figures of `client`'s row, in the order added.
+    pub fn rounds_of(&self, client: &str) -> &[Vec<f64>] {
+        self.rows.get(client).map_or(&[], Vec::as_slice)
     }
 
     /// Adds a line printed under the table (once).
@@ -108,7 +119,12 @@ impl Table {
             return;
         }
         println!("\n{}  (median of {} rounds)", self.title, self.rounds());
-        let mut header = format!("{:<30}", "client");
+        let width = self
+            .order
+            .iter()
+            .map(|c| c.chars().count())
+            .fold(30, usize::max);
+        let mut header = format!("{:<width$}", "client");
         for column in self.columns {
             write!(header, " {column:>12}").ok();
             for (_, label, _) in BASELINES {
@@ -117,7 +133,7 @@ impl Table {
         }
         println!("{header}");
         for client in &self.order {
-            let mut line = format!("{client:<30}");
+            let mut line = format!("{client:<width$}");
             for column in 0..self.columns.len() {
                 let value = self.median(client, column).map_or("-".into(), number);
                 write!(line, " {value:>12}").ok();

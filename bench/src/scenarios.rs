@@ -1,12 +1,14 @@
 //! The scenarios and how a run schedules them: every in-process scenario
 //! client by client, ABAB (the order reverses each round, so drift over the
 //! run weighs on every client alike), then the RSS scenario in child
-//! processes, also ABAB. Fills one [`Table`] per scenario.
+//! processes, also ABAB. Fills one [`Table`] per scenario (two for
+//! unary-throughput-multi, see [`crate::multi`]).
 
 use std::time::Duration;
 
 use crate::alloc;
-use crate::clients::{Client, Hold, Load, Result};
+use crate::clients::{Client, Hold, Load, Result, raw_h2};
+use crate::multi::{self, MultiScenario};
 use crate::report::{Table, percentiles};
 use crate::rss;
 
@@ -19,6 +21,11 @@ pub struct Settings {
     pub latency_calls: usize,
     /// The throughput scenario's load.
     pub load: Load,
+    /// unary-throughput-multi: the N of its first table (`--connections`).
+    pub connections: usize,
+    /// unary-throughput-multi: calls per measured run, whatever the calls in
+    /// flight.
+    pub multi_calls: usize,
     /// Messages of one server stream.
     pub stream_messages: u32,
     /// Sequential calls counted by the allocation scenario.
@@ -39,6 +46,8 @@ impl Settings {
                 in_flight: 64,
                 calls_each: 50,
             },
+            connections: multi::DEFAULT_CONNECTIONS,
+            multi_calls: 9_600,
             stream_messages: 50_000,
             alloc_calls: 1_000,
             rss_rounds: 1,
@@ -60,6 +69,7 @@ impl Settings {
                 in_flight: 64,
                 calls_each: 400,
             },
+            multi_calls: 25_600,
             stream_messages: 300_000,
             alloc_calls: 5_000,
             rss_rounds: 3,
@@ -74,8 +84,11 @@ pub struct Tables {
     pub latency: Table,
     /// unary-throughput on one channel: calls/s, p99 µs.
     pub throughput: Table,
-    /// unary-throughput on each client's best multi-connection setting.
-    pub throughput_multi: Table,
+    /// unary-throughput-multi at `--connections` N: calls/s at 64 and 256
+    /// in flight.
+    pub multi: Table,
+    /// unary-throughput-multi at each client's best N.
+    pub multi_best: Table,
     /// server-stream: messages/s.
     pub stream: Table,
     /// allocations: count and bytes per unary call.
@@ -98,13 +111,8 @@ impl Tables {
                 format!("unary-throughput: {in_flight} calls in flight on one channel"),
                 &["calls/s", "p99 µs"],
             ),
-            throughput_multi: Table::new(
-                "unary-throughput-multi",
-                format!(
-                    "unary-throughput: {in_flight} calls in flight, best multi-connection setting"
-                ),
-                &["calls/s", "p99 µs"],
-            ),
+            multi: Table::new("unary-throughput-multi", "", &[]),
+            multi_best: Table::new("unary-throughput-multi-best", "", &[]),
             stream: Table::new(
                 "server-stream",
                 "server-stream: 100-byte messages",
@@ -133,11 +141,12 @@ impl Tables {
     }
 
     /// Every table, in print order.
-    pub fn all(&self) -> [&Table; 6] {
+    pub fn all(&self) -> [&Table; 7] {
         [
             &self.latency,
             &self.throughput,
-            &self.throughput_multi,
+            &self.multi,
+            &self.multi_best,
             &self.stream,
             &self.allocations,
             &self.rss,
@@ -145,11 +154,11 @@ impl Tables {
     }
 }
 
-/// The scenarios `--scenario` can pick (`unary-throughput` includes the
-/// multi-connection table).
+/// The scenarios `--scenario` can pick.
 pub const NAMES: &[&str] = &[
     "unary-latency",
     "unary-throughput",
+    "unary-throughput-multi",
     "server-stream",
     "allocations",
     "rss",
@@ -164,13 +173,27 @@ pub fn run(
     selected: impl Fn(&str) -> bool,
 ) -> Result<Tables> {
     let mut tables = Tables::new(settings);
+    let mut multi = if selected("unary-throughput-multi") {
+        let limit = match raw_h2::announced_max_concurrent_streams(url) {
+            Ok(Some(n)) => n.to_string(),
+            Ok(None) => "none announced (no limit)".into(),
+            Err(error) => format!("unknown ({error})"),
+        };
+        let calls = settings.multi_calls;
+        Some(MultiScenario::new(settings.connections, calls, url, limit))
+    } else {
+        None
+    };
     for round in 0..settings.rounds {
         for client in abab(clients, round) {
             if selected("unary-latency") {
                 latency(client, settings, &mut tables.latency)?;
             }
             if selected("unary-throughput") {
-                throughput(client, settings, &mut tables)?;
+                throughput(client, settings, &mut tables.throughput)?;
+            }
+            if let Some(multi) = &mut multi {
+                multi.round(client)?;
             }
             if selected("server-stream") {
                 let rate = (client.server_stream)(settings.stream_messages)?;
@@ -181,6 +204,9 @@ pub fn run(
             }
         }
         std::thread::sleep(Duration::from_millis(50));
+    }
+    if let Some(multi) = multi {
+        (tables.multi, tables.multi_best) = multi.finish();
     }
     if selected("rss") {
         for round in 0..settings.rss_rounds {
@@ -263,29 +289,17 @@ fn latency(client: &Client, settings: &Settings, table: &mut Table) -> Result<()
     Ok(())
 }
 
-fn throughput(client: &Client, settings: &Settings, tables: &mut Tables) -> Result<()> {
+fn throughput(client: &Client, settings: &Settings, table: &mut Table) -> Result<()> {
     let warm = Load {
         calls_each: 5,
         ..settings.load
     };
     (client.throughput)(warm)?;
     let batch = (client.throughput)(settings.load)?;
-    tables.throughput.add(
+    table.add(
         client.name,
         vec![batch.rate(), percentiles(&batch.latencies)[1]],
     );
-    match &client.throughput_multi {
-        Ok((setting, run)) => {
-            run(warm)?;
-            let batch = run(settings.load)?;
-            let figures = vec![batch.rate(), percentiles(&batch.latencies)[1]];
-            tables.throughput_multi.add(client.name, figures);
-            tables
-                .throughput_multi
-                .note(format!("{}: {setting}", client.name));
-        }
-        Err(why) => tables.throughput_multi.note(*why),
-    }
     Ok(())
 }
 

@@ -1,11 +1,13 @@
-//! The issue's performance targets, each judged met or missed from the
-//! medians of this run (or "not measured" when `--only` / `--scenario` left
-//! out a figure it needs).
+//! The issues' performance targets (issue 6; issue 13 for multi-connection
+//! throughput), each judged met or missed from the medians of this run (or
+//! "not measured" when `--only` / `--scenario` left out a figure it needs).
 
 use crate::clients::{
     RAW_H2, SWITCHBOARD_BLOCK_ON, SWITCHBOARD_BLOCKING, SWITCHBOARD_TOKIO, TONIC,
 };
+use crate::multi::IN_FLIGHT;
 use crate::report::{Table, number};
+use crate::scenarios::Tables;
 
 /// One target and how this run measured against it.
 pub struct Target {
@@ -41,8 +43,12 @@ impl Target {
 }
 
 /// Judges the targets. `latency` columns: p50, p99, p99.9; `throughput`:
-/// calls/s, p99; `allocations`: allocations per call, bytes per call.
-pub fn evaluate(latency: &Table, throughput: &Table, allocations: &Table) -> Vec<Target> {
+/// calls/s, p99; `allocations`: allocations per call, bytes per call;
+/// `multi_best`: calls/s at each of [`IN_FLIGHT`], each client at its best
+/// number of connections.
+pub fn evaluate(tables: &Tables) -> Vec<Target> {
+    let (latency, throughput, allocations) =
+        (&tables.latency, &tables.throughput, &tables.allocations);
     let p50 = |client| latency.median(client, 0);
     let blocking = (|| {
         let (ours, tonic, raw) = (p50(SWITCHBOARD_BLOCKING)?, p50(TONIC)?, p50(RAW_H2)?);
@@ -92,7 +98,7 @@ pub fn evaluate(latency: &Table, throughput: &Table, allocations: &Table) -> Vec
             ours.iter().all(|(_, a)| *a <= tonic),
         ))
     })();
-    vec![
+    let mut targets = vec![
         Target::new(
             "blocking unary p50 ≤ 0.8× tonic's blocking p50 and ≤ 1.2× the raw h2 floor",
             blocking,
@@ -105,12 +111,43 @@ pub fn evaluate(latency: &Table, throughput: &Table, allocations: &Table) -> Vec
             "allocations per unary call ≤ tonic's (every switchboard client)",
             allocs,
         ),
-    ]
+    ];
+    for (column, in_flight) in IN_FLIGHT.into_iter().enumerate() {
+        targets.push(Target::new(
+            &format!(
+                "multi-connection unary throughput at {in_flight} in flight ≥ 1.3× tonic balance_channel, each at its best N (issue 13)"
+            ),
+            multi(&tables.multi_best, column),
+        ));
+    }
+    targets
+}
+
+/// The multi-connection target in `column` of `best`: switchboard async
+/// (tokio) against tonic, the other switchboard clients and the floor shown.
+fn multi(best: &Table, column: usize) -> Option<(String, bool)> {
+    let rate = |client| best.median(client, column);
+    let (ours, tonic) = (rate(SWITCHBOARD_TOKIO)?, rate(TONIC)?);
+    let mut others = String::new();
+    for client in [SWITCHBOARD_BLOCK_ON, SWITCHBOARD_BLOCKING, RAW_H2] {
+        if let Some(r) = rate(client) {
+            others += &format!("; {client} {} = {:.2}×", number(r), r / tonic);
+        }
+    }
+    Some((
+        format!(
+            "switchboard async (tokio) {} calls/s = {:.2}× tonic ({} calls/s){others}",
+            number(ours),
+            ours / tonic,
+            number(tonic)
+        ),
+        ours / tonic >= 1.3,
+    ))
 }
 
 /// Prints the targets with their verdicts.
 pub fn print(targets: &[Target]) {
-    println!("\ntargets (issue 6)");
+    println!("\ntargets");
     for target in targets {
         println!(
             "  [{}] {}\n        {}",

@@ -10,6 +10,10 @@
 //!   blocking calls.
 //! - [`raw_h2`]: the floor, hand-framed gRPC on one h2 connection driven on
 //!   the calling thread.
+//!
+//! Every client also has a multi-connection setting ([`Multi`]) for the
+//! unary-throughput-multi scenario, built on first use for each number of
+//! connections asked for and kept for the rest of the run.
 
 pub mod raw_h2;
 pub mod switchboard;
@@ -83,6 +87,18 @@ impl Batch {
 /// A throughput run: makes `Load` calls and reports them.
 pub type ThroughputFn = Box<dyn Fn(Load) -> Result<Batch>>;
 
+/// A multi-connection throughput run: `Load` calls over `n` connections.
+pub type MultiFn = Box<dyn Fn(usize, Load) -> Result<Batch>>;
+
+/// A client's multi-connection setting.
+pub struct Multi {
+    /// How the client spreads calls over `n` connections, for the notes.
+    pub setting: fn(usize) -> String,
+    /// Keeps `Load::in_flight` unary calls in flight over the setting with
+    /// `n` connections (set up on the first run with that `n`, then kept).
+    pub run: MultiFn,
+}
+
 /// A latency run: `n` sequential calls, each call's latency passed on.
 pub type UnaryFn = Box<dyn Fn(usize, &mut dyn FnMut(Duration)) -> Result<()>>;
 
@@ -98,9 +114,9 @@ pub struct Client {
     pub unary: UnaryFn,
     /// Keeps `Load::in_flight` unary calls in flight on one channel.
     pub throughput: ThroughputFn,
-    /// The client's best multi-connection setting, if it has one: how it is
-    /// set up, and the same run as `throughput` over it.
-    pub throughput_multi: std::result::Result<(String, ThroughputFn), &'static str>,
+    /// The same run as `throughput` over the client's multi-connection
+    /// setting.
+    pub multi: Multi,
     /// Reads one server stream of `n` 100-byte messages; messages per second.
     pub server_stream: Box<dyn Fn(u32) -> Result<f64>>,
     /// Starts the held unary calls of `Hold`, so that all are pending at
@@ -143,9 +159,6 @@ pub fn build(name: &str, url: &str) -> Result<Client> {
         .ok_or_else(|| format!("no client called {name:?}"))?;
     constructor(url)
 }
-
-/// How many connections the multi-connection settings use.
-pub const CONNECTIONS: usize = 4;
 
 /// The unary request: a 100-byte payload, echoed back.
 pub fn request() -> EchoRequest {

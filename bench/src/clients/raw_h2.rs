@@ -11,8 +11,9 @@
 //! `grpc-status: 0`.
 //!
 //! - unary latency: one call at a time; 64 in flight: 64 futures (streams on
-//!   one connection) joined on the runtime; multi-connection: the same over
-//!   [`CONNECTIONS`] connections;
+//!   one connection) joined on the runtime; multi-connection with N
+//!   connections: the same over N connections of their own, worker `i` on
+//!   connection `i mod N` (round robin);
 //! - 10,000 pending: 10,000 such futures, each with a `grpc-timeout`,
 //!   polled together on the runtime.
 //!
@@ -20,6 +21,7 @@
 //! connection; `TCP_NODELAY` as every client here.
 
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::future::poll_fn;
 use std::rc::Rc;
 use std::time::Instant;
@@ -36,8 +38,8 @@ use tokio::runtime::Runtime;
 
 use super::switchboard::check_count;
 use super::{
-    Batch, CONNECTIONS, Client, Hold, Load, RAW_H2, Result, batch, held_deadline, held_request,
-    paced, request, stream_request,
+    Batch, Client, Hold, Load, Multi, RAW_H2, Result, batch, held_deadline, held_request, paced,
+    request, stream_request,
 };
 
 /// Per-stream HTTP/2 receive window (switchboard's default).
@@ -54,18 +56,16 @@ struct Raw {
     stream_uri: Uri,
     /// The framed unary request, encoded once.
     unary_body: Bytes,
-    /// Open connections; the first is "the channel", the rest are opened
-    /// on the first multi-connection run.
-    connections: RefCell<Vec<SendRequest<Bytes>>>,
+    /// The one connection of every single-connection scenario.
+    first: SendRequest<Bytes>,
+    /// The connections of the multi-connection runs, by their number,
+    /// opened on the first run with that number.
+    pools: RefCell<BTreeMap<usize, Vec<SendRequest<Bytes>>>>,
 }
 
 /// The raw h2 floor, connected to `url` (`http://host:port`).
 pub fn client(url: &str) -> Result<Client> {
-    let address = url
-        .strip_prefix("http://")
-        .ok_or_else(|| format!("{url}: the raw h2 floor speaks plain http:// only"))?
-        .trim_end_matches('/')
-        .to_string();
+    let address = address(url)?.to_string();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -76,13 +76,14 @@ pub fn client(url: &str) -> Result<Client> {
         stream_uri: format!("{url}{ECHO_SERVER_STREAM_PATH}").parse()?,
         address,
         unary_body: frame(&request()),
-        connections: RefCell::new(vec![first]),
+        first,
+        pools: RefCell::default(),
     });
     let (r1, r2, r3, r4, r5) = (raw.clone(), raw.clone(), raw.clone(), raw.clone(), raw);
     Ok(Client {
         name: RAW_H2,
         unary: Box::new(move |n, each| {
-            let mut send = r1.connection(0);
+            let mut send = r1.first.clone();
             r1.runtime.block_on(async {
                 for _ in 0..n {
                     let start = Instant::now();
@@ -92,14 +93,40 @@ pub fn client(url: &str) -> Result<Client> {
                 Ok(())
             })
         }),
-        throughput: Box::new(move |load| r2.throughput(load, 1)),
-        throughput_multi: Ok((
-            format!("{CONNECTIONS} connections"),
-            Box::new(move |load| r3.throughput(load, CONNECTIONS)),
-        )),
+        throughput: Box::new(move |load| r2.throughput(load, std::slice::from_ref(&r2.first))),
+        multi: Multi {
+            setting: |n| format!("{n} h2 connections, worker i on connection i mod {n}"),
+            run: Box::new(move |n, load| {
+                let pool = r3.pool(n)?;
+                r3.throughput(load, &pool)
+            }),
+        },
         server_stream: Box::new(move |n| r4.server_stream(n)),
         pending: Box::new(move |hold| r5.pending(hold)),
     })
+}
+
+/// The `SETTINGS_MAX_CONCURRENT_STREAMS` the server at `url` announces,
+/// `None` for none (no limit): read from a connection of its own after one
+/// unary call, by when the server's SETTINGS have been applied.
+pub fn announced_max_concurrent_streams(url: &str) -> Result<Option<usize>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let mut send = connect(address(url)?).await?;
+        let uri = format!("{url}{ECHO_UNARY_PATH}").parse()?;
+        Raw::call(&mut send, &uri, &frame(&request()), None).await?;
+        Ok(Some(send.current_max_send_streams()).filter(|&n| n != usize::MAX))
+    })
+}
+
+/// `host:port` of a plain `http://host:port` URL.
+fn address(url: &str) -> Result<&str> {
+    Ok(url
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("{url}: the raw h2 floor speaks plain http:// only"))?
+        .trim_end_matches('/'))
 }
 
 /// Opens one h2 connection to `address` and spawns its driver on the
@@ -132,18 +159,20 @@ fn frame(message: &impl Message) -> Bytes {
 }
 
 impl Raw {
-    /// A handle to open connection `i`.
-    fn connection(&self, i: usize) -> SendRequest<Bytes> {
-        self.connections.borrow()[i].clone()
-    }
-
-    /// Makes sure `n` connections are open.
-    fn open(&self, n: usize) -> Result<()> {
-        while self.connections.borrow().len() < n {
-            let send = self.runtime.block_on(connect(&self.address))?;
-            self.connections.borrow_mut().push(send);
+    /// Handles to the pool of `n` connections, opened if it is new.
+    fn pool(&self, n: usize) -> Result<Vec<SendRequest<Bytes>>> {
+        if let Some(pool) = self.pools.borrow().get(&n) {
+            return Ok(pool.clone());
         }
-        Ok(())
+        let pool = self.runtime.block_on(async {
+            let mut pool = Vec::with_capacity(n);
+            for _ in 0..n {
+                pool.push(connect(&self.address).await?);
+            }
+            Result::Ok(pool)
+        })?;
+        self.pools.borrow_mut().insert(n, pool.clone());
+        Ok(pool)
     }
 
     /// One call: sends `body` (a framed request) to `uri`'s method and reads
@@ -202,12 +231,11 @@ impl Raw {
         }
     }
 
-    /// `load.in_flight` futures joined on the runtime, spread over
-    /// `connections` connections, each looping unary calls.
-    fn throughput(&self, load: Load, connections: usize) -> Result<Batch> {
-        self.open(connections)?;
+    /// `load.in_flight` futures joined on the runtime, spread round robin
+    /// over `connections`, each looping unary calls.
+    fn throughput(&self, load: Load, connections: &[SendRequest<Bytes>]) -> Result<Batch> {
         let workers = (0..load.in_flight).map(|i| {
-            let mut send = self.connection(i % connections);
+            let mut send = connections[i % connections.len()].clone();
             async move {
                 let mut latencies = Vec::with_capacity(load.calls_each);
                 for _ in 0..load.calls_each {
@@ -226,7 +254,7 @@ impl Raw {
 
     /// One server stream of `n` 100-byte messages; messages per second.
     fn server_stream(&self, n: u32) -> Result<f64> {
-        let mut send = self.connection(0);
+        let mut send = self.first.clone();
         let body = frame(&stream_request(n));
         self.runtime.block_on(async {
             let start = Instant::now();
@@ -241,7 +269,7 @@ impl Raw {
         let body = frame(&held_request(hold.sleep_ms));
         let timeout = format!("{}m", held_deadline(hold.sleep_ms).as_millis());
         let timeout = HeaderValue::from_str(&timeout)?;
-        let send = self.connection(0);
+        let send = self.first.clone();
         self.runtime.block_on(paced(hold, || {
             let mut send = send.clone();
             let (body, timeout) = (&body, &timeout);

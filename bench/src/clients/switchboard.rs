@@ -11,9 +11,14 @@
 //! A blocking user holding 10,000 calls at once would not start 10,000
 //! threads (their stacks would measure the kernel, not switchboard); the
 //! blocking client uses `UnaryFuture::wait`, which is what
-//! `blocking_unary_call` runs. switchboard has no multi-connection setting
-//! yet: one channel is one connection.
+//! `blocking_unary_call` runs.
+//!
+//! The multi-connection rows run the same throughput code on one channel
+//! from [`multi_connection_channel`], switchboard's multi-connection setting
+//! (issue 13), one such channel per client and number of connections.
 
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::sync::{Arc, Barrier};
 use std::time::Instant;
 
@@ -28,7 +33,7 @@ use switchboard_tests::echo::{EchoRequest, EchoResponse, StreamRequest};
 use switchboard_tests::{ECHO_SERVER_STREAM_PATH, ECHO_UNARY_PATH};
 
 use super::{
-    Batch, Client, Hold, Load, Result, SWITCHBOARD_BLOCK_ON, SWITCHBOARD_BLOCKING,
+    Batch, Client, Hold, Load, Multi, Result, SWITCHBOARD_BLOCK_ON, SWITCHBOARD_BLOCKING,
     SWITCHBOARD_TOKIO, batch, held_deadline, held_request, paced, request, spawned, stream_request,
 };
 
@@ -40,13 +45,58 @@ const SERVER_STREAM: MethodDescriptor<StreamRequest, EchoResponse> = MethodDescr
     ProstCodec,
 );
 
-/// What switchboard says instead of a multi-connection run.
-const NO_MULTI: &str = "switchboard: no multi-connection setting yet (one channel = one HTTP/2 \
-                        connection), so its clients are not in this table";
+/// switchboard's multi-connection setting: one [`Channel`] to `url` that
+/// opens `connections` connections to each address and spreads calls over
+/// them round robin (issue 13).
+///
+/// Until `ChannelBuilder::connections_per_address` is merged this is the
+/// default channel, one connection whatever `connections` says (the
+/// scenario prints how many TCP connections each setting opened); switching
+/// the setting in is uncommenting the `issue 13` line.
+pub fn multi_connection_channel(url: &str, connections: usize) -> Result<Channel> {
+    if connections == 0 {
+        return Err("a multi-connection channel needs at least one connection".into());
+    }
+    Ok(Channel::builder(url)
+        // issue 13: .connections_per_address(connections).load_balancing(switchboard::channel::LoadBalancing::RoundRobin)
+        .build()?)
+}
+
+/// The channels of one client's multi-connection runs, by number of
+/// connections, each built on its first run.
+struct MultiChannels {
+    url: String,
+    built: RefCell<BTreeMap<usize, Channel>>,
+}
+
+impl MultiChannels {
+    fn new(url: &str) -> MultiChannels {
+        MultiChannels {
+            url: url.to_string(),
+            built: RefCell::default(),
+        }
+    }
+
+    /// The channel with `n` connections.
+    fn get(&self, n: usize) -> Result<Channel> {
+        if let Some(channel) = self.built.borrow().get(&n) {
+            return Ok(channel.clone());
+        }
+        let channel = multi_connection_channel(&self.url, n)?;
+        self.built.borrow_mut().insert(n, channel.clone());
+        Ok(channel)
+    }
+}
+
+/// How the multi-connection rows are set up, for the notes.
+fn multi_setting(n: usize) -> String {
+    format!("one Channel from multi_connection_channel(url, {n})")
+}
 
 /// The blocking client: `blocking_unary_call` and the blocking iterator.
 pub fn blocking(url: &str) -> Result<Client> {
     let channel = Channel::builder(url).build()?;
+    let multi = MultiChannels::new(url);
     let (c1, c2, c3) = (channel.clone(), channel.clone(), channel.clone());
     Ok(Client {
         name: SWITCHBOARD_BLOCKING,
@@ -60,7 +110,10 @@ pub fn blocking(url: &str) -> Result<Client> {
             Ok(())
         }),
         throughput: Box::new(move |load| blocking_threads(&c2, load)),
-        throughput_multi: Err(NO_MULTI),
+        multi: Multi {
+            setting: multi_setting,
+            run: Box::new(move |n, load| blocking_threads(&multi.get(n)?, load)),
+        },
         server_stream: Box::new(move |n| {
             let start = Instant::now();
             let mut count = 0u32;
@@ -143,13 +196,19 @@ async fn async_stream(channel: &Channel, n: u32) -> Result<f64> {
 /// worker per core).
 pub fn tokio(url: &str) -> Result<Client> {
     let channel = Channel::builder(url).build()?;
+    let multi = MultiChannels::new(url);
     let runtime = Arc::new(
         ::tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?,
     );
     let (c1, c2, c3) = (channel.clone(), channel.clone(), channel.clone());
-    let (r1, r2, r3) = (runtime.clone(), runtime.clone(), runtime.clone());
+    let (r1, r2, r3, r4) = (
+        runtime.clone(),
+        runtime.clone(),
+        runtime.clone(),
+        runtime.clone(),
+    );
     Ok(Client {
         name: SWITCHBOARD_TOKIO,
         unary: Box::new(move |n, each| {
@@ -168,7 +227,15 @@ pub fn tokio(url: &str) -> Result<Client> {
                 async_calls(c2.clone(), load.calls_each)
             }))
         }),
-        throughput_multi: Err(NO_MULTI),
+        multi: Multi {
+            setting: multi_setting,
+            run: Box::new(move |n, load| {
+                let channel = multi.get(n)?;
+                r4.block_on(spawned(load.in_flight, || {
+                    async_calls(channel.clone(), load.calls_each)
+                }))
+            }),
+        },
         server_stream: Box::new(move |n| r3.block_on(async_stream(&c3, n))),
         pending: Box::new(move |hold| {
             let options = CallOptions::new().with_deadline_after(held_deadline(hold.sleep_ms));
@@ -185,6 +252,7 @@ pub fn tokio(url: &str) -> Result<Client> {
 /// on the caller's side.
 pub fn block_on(url: &str) -> Result<Client> {
     let channel = Channel::builder(url).build()?;
+    let multi = MultiChannels::new(url);
     let (c1, c2, c3) = (channel.clone(), channel.clone(), channel.clone());
     Ok(Client {
         name: SWITCHBOARD_BLOCK_ON,
@@ -199,12 +267,11 @@ pub fn block_on(url: &str) -> Result<Client> {
                 Ok(())
             })
         }),
-        throughput: Box::new(move |load| {
-            let start = Instant::now();
-            let workers = (0..load.in_flight).map(|_| async_calls(c2.clone(), load.calls_each));
-            batch(start, futures::executor::block_on(join_all(workers)))
-        }),
-        throughput_multi: Err(NO_MULTI),
+        throughput: Box::new(move |load| joined(&c2, load)),
+        multi: Multi {
+            setting: multi_setting,
+            run: Box::new(move |n, load| joined(&multi.get(n)?, load)),
+        },
         server_stream: Box::new(move |n| futures::executor::block_on(async_stream(&c3, n))),
         pending: Box::new(move |hold| {
             let calls = start_paced(&channel, hold);
@@ -214,6 +281,14 @@ pub fn block_on(url: &str) -> Result<Client> {
             Ok(())
         }),
     })
+}
+
+/// `load.in_flight` futures joined under `futures::executor::block_on`,
+/// each looping async calls on `channel`.
+fn joined(channel: &Channel, load: Load) -> Result<Batch> {
+    let start = Instant::now();
+    let workers = (0..load.in_flight).map(|_| async_calls(channel.clone(), load.calls_each));
+    batch(start, futures::executor::block_on(join_all(workers)))
 }
 
 /// Starts the held calls of `hold` batch by batch, sleeping the calling

@@ -6,14 +6,19 @@
 //!   `Runtime::block_on` per call, the baseline of the blocking target;
 //! - 64 in flight: 64 tasks spawned on the runtime, each looping calls on a
 //!   clone of the one channel;
-//! - multi-connection: `Channel::balance_channel` with [`CONNECTIONS`]
-//!   endpoints to the same server. (`balance_list` keys endpoints by URI, so
-//!   N copies of one URI would collapse into one connection; the channel
-//!   form with N distinct keys is the same balancer.)
+//! - multi-connection with N connections: tonic's own balancer,
+//!   `Channel::balance_channel` with N endpoints to the same server, inserted
+//!   under the keys `0..N`, and calls as for 64 in flight over the balanced
+//!   channel. (`balance_list` keys endpoints by URI, so N copies of one URI
+//!   would collapse into one connection; the channel form with N distinct
+//!   keys is the same balancer, tower's power-of-two-choices.)
 //! - server stream: one `server_streaming` call awaited on the runtime;
 //! - 10,000 pending: 10,000 calls, each with a `set_timeout` deadline,
 //!   polled by one task on the runtime.
 
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -25,8 +30,11 @@ use tonic::transport::channel::Change;
 use tonic::transport::{Channel, Endpoint};
 
 use super::switchboard::check_count;
+use tokio::runtime::Runtime;
+use tokio::sync::mpsc::Sender;
+
 use super::{
-    CONNECTIONS, Client, Result, TONIC, held_deadline, held_request, paced, request, spawned,
+    Client, Multi, Result, TONIC, held_deadline, held_request, paced, request, spawned,
     stream_request,
 };
 
@@ -51,6 +59,20 @@ async fn calls(channel: Channel, calls: usize) -> Result<Vec<Duration>> {
     Ok(latencies)
 }
 
+/// A balanced channel and the sender of its endpoint list, kept so that the
+/// list stays open.
+type Balanced = (Channel, Sender<Change<usize, Endpoint>>);
+
+/// `Channel::balance_channel` over `n` endpoints to `url`, on `runtime`.
+fn balance(runtime: &Runtime, url: &str, n: usize) -> Result<Balanced> {
+    let _context = runtime.enter();
+    let (channel, changes) = Channel::balance_channel(n);
+    for key in 0..n {
+        changes.try_send(Change::Insert(key, Endpoint::from_shared(url.to_string())?))?;
+    }
+    Ok((channel, changes))
+}
+
 /// The tonic client, connected to `url`.
 pub fn client(url: &str) -> Result<Client> {
     let runtime = Arc::new(
@@ -59,15 +81,8 @@ pub fn client(url: &str) -> Result<Client> {
             .build()?,
     );
     let channel = runtime.block_on(Channel::from_shared(url.to_string())?.connect())?;
-    let balanced = {
-        let _context = runtime.enter();
-        let (balanced, changes) = Channel::balance_channel(CONNECTIONS);
-        for key in 0..CONNECTIONS {
-            changes.try_send(Change::Insert(key, Endpoint::from_shared(url.to_string())?))?;
-        }
-        // Keep the sender: the balancer's endpoint list stays open.
-        (balanced, changes)
-    };
+    let balanced = RefCell::new(BTreeMap::<usize, Balanced>::new());
+    let url = url.to_string();
     let (ch1, ch2, ch3) = (channel.clone(), channel.clone(), channel.clone());
     let (r1, r2, r3, r4) = (
         runtime.clone(),
@@ -92,15 +107,20 @@ pub fn client(url: &str) -> Result<Client> {
                 calls(ch2.clone(), load.calls_each)
             }))
         }),
-        throughput_multi: Ok((
-            format!("balance_channel, {CONNECTIONS} endpoints"),
-            Box::new(move |load| {
-                let (channel, _changes) = &balanced;
+        multi: Multi {
+            setting: |n| {
+                format!("Channel::balance_channel, {n} endpoints (keys 0..{n}) to the URL")
+            },
+            run: Box::new(move |n, load| {
+                let channel = match balanced.borrow_mut().entry(n) {
+                    Entry::Occupied(entry) => entry.get().0.clone(),
+                    Entry::Vacant(entry) => entry.insert(balance(&r3, &url, n)?).0.clone(),
+                };
                 r3.block_on(spawned(load.in_flight, || {
                     calls(channel.clone(), load.calls_each)
                 }))
             }),
-        )),
+        },
         server_stream: Box::new(move |n| {
             let mut grpc = Grpc::new(ch3.clone());
             r4.block_on(async move {
