@@ -49,16 +49,15 @@ const SERVER_STREAM: MethodDescriptor<StreamRequest, EchoResponse> = MethodDescr
 /// opens `connections` connections to each address and spreads calls over
 /// them round robin (issue 13).
 ///
-/// Until `ChannelBuilder::connections_per_address` is merged this is the
-/// default channel, one connection whatever `connections` says (the
-/// scenario prints how many TCP connections each setting opened); switching
-/// the setting in is uncommenting the `issue 13` line.
+/// `ChannelBuilder::connections_per_address`: the channel opens
+/// `connections` connections and puts each call on the least loaded (the
+/// scenario prints how many TCP connections each setting opened).
 pub fn multi_connection_channel(url: &str, connections: usize) -> Result<Channel> {
     if connections == 0 {
         return Err("a multi-connection channel needs at least one connection".into());
     }
     Ok(Channel::builder(url)
-        // issue 13: .connections_per_address(connections).load_balancing(switchboard::channel::LoadBalancing::RoundRobin)
+        .connections_per_address(connections)
         .build()?)
 }
 
