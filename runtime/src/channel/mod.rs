@@ -1,9 +1,12 @@
 //! `Channel`: a virtual connection to one target (layer: channel, above
-//! `transport` and `call`).
+//! `resolver`, `transport` and `call`).
 //!
-//! A channel hands each call a real call on its ready connection, a
-//! [`DelayedClientCall`](crate::call::DelayedClientCall) that waits for one,
-//! or a [`FailedCall`](crate::call::FailedCall). Its files, by job, bottom
+//! A channel resolves its target into addresses (its resolver), groups
+//! them into subchannels (its load-balancing policy), keeps those connected,
+//! and hands each call what its picker gives: a real call on a ready
+//! connection, a [`DelayedClientCall`](crate::call::DelayedClientCall) that
+//! waits for one (picked again whenever that may change), or a
+//! [`FailedCall`](crate::call::FailedCall). Its files, by job, bottom
 //! up: each uses only files listed before it (and this one), so that they
 //! form no cycle (`tests/layers.rs` checks):
 //!
@@ -16,23 +19,32 @@
 //!   state machine talks to, and the `ChannelLink` a connection talks back
 //!   through (to the channel as `ChannelEvents`);
 //! - `pending`: calls waiting for a connection, and retried calls waiting
-//!   for the next one;
+//!   for the next one; where a pick sends a call (`Pick`);
+//! - `policy`: [`LoadBalancing`], the `Policy` trait (pick_first,
+//!   round_robin) and the aggregate of subchannel states;
+//! - `subchannel`: a subchannel, its state (diagram on the module), its
+//!   connections, and what a call gets from it;
 //! - `watch`: who waits for the reported state to change (the one place
 //!   they are notified), and the future they wait on;
-//! - `state`: the connectivity state machine's states and what the lock
-//!   holds (the diagram is on `State`);
-//! - `core`: the shared insides, generic over the connector: where a new
-//!   call goes, and the state transitions;
-//! - `connect`: the connect loop (`Core::connect_loop`);
-//! - `idle`: the idle timer (`Core::idle_timer`);
+//! - `state`: what the lock holds (`Mode`, the resolver, the subchannels,
+//!   the pending calls) and the reported state computed from it;
+//! - `core`: the shared insides, generic over the connector: new calls,
+//!   shutdown, what connections see;
+//! - `picker`: the pick, and re-processing the pending calls;
+//! - `resolution`: leaving IDLE, starting the resolver, its updates;
+//! - `connect`: subchannels' connect loops and extra connections;
+//! - `idle`: the idle timer, and closing idle extra connections;
+//! - `goaway`: a connection closing or going away;
 //! - `wait`: waiting for a state change or for READY (`Core::watch`,
 //!   `Core::ready`), with a deadline timer on the channel's runtime;
 //! - `h2`: the HTTP/2 `Connector` / `Connection`;
 //! - `builder`: [`ChannelBuilder`], the settings and their checks;
 //! - this file: [`Channel`], the public handle on a `Core<H2Connector>`.
 //!
-//! The states as users see them ([`ConnectivityState`]; the internal
-//! states, with the data each carries, are on `state::State`):
+//! The states as users see them ([`ConnectivityState`]: under pick_first,
+//! its one subchannel's; under round_robin, the best of its subchannels';
+//! the subchannel states, with the data each carries, are on
+//! `subchannel::SubState`):
 //!
 //! ```text
 //!            call / state(true)          handshake done
@@ -53,8 +65,8 @@
 //!   then still reports TRANSIENT_FAILURE).
 //! - The channel retries with exponential backoff ([`BackoffConfig`]) until it
 //!   connects, shuts down, or the idle timeout passes with no call in use.
-//! - A READY channel with no call in use for the idle timeout closes its
-//!   connection and returns to IDLE.
+//! - A channel that is not connecting, with no call in use for the idle
+//!   timeout, drops its resolver and connections and returns to IDLE.
 //! - Every change of the reported state wakes the waiters of
 //!   [`Channel::wait_for_state_change`] / [`Channel::state_changed`]; each
 //!   hears the first state reported after it began to wait.
@@ -148,8 +160,11 @@ pub struct Channel {
 }
 
 impl Channel {
-    /// Starts building a channel to `target`: `http://host:port`,
-    /// `dns:///host:port` or `unix:/path`.
+    /// Starts building a channel to `target`, named as in gRPC's naming
+    /// doc: `http://host:port`, `https://host:port`, `dns:///host:port`
+    /// (every A and AAAA address), `ipv4:1.2.3.4:50051,5.6.7.8:50051`,
+    /// `ipv6:[::1]:50051`, `unix:/path`, `unix-abstract:name`, or a scheme
+    /// of your own resolver ([`ChannelBuilder::resolver`]).
     ///
     /// Building does no I/O: the channel connects on its first call (or on
     /// [`state(true)`](Channel::state)), and a bad setting is refused by
