@@ -1,16 +1,27 @@
 //! Concurrent streams: a server's SETTINGS_MAX_CONCURRENT_STREAMS is a
-//! queue, not a failure — calls beyond it wait for a stream and all
-//! succeed. The Echo peer holds its handlers until every call was made, so
+//! queue, not a failure — on a channel held to one connection
+//! (`max_connections_per_address(1)`; by default a channel opens more, see
+//! `balancing.rs`), calls beyond it wait for a stream and all succeed. The Echo peer holds its handlers until every call was made, so
 //! the limit is really reached while the others wait.
 
 use std::sync::mpsc;
 
+use switchboard::Channel;
 use switchboard::stub::{blocking_server_streaming_call, blocking_unary_call};
 use switchboard::{CallOptions, Status};
 use switchboard_tests::echo::EchoRequest;
 use switchboard_tests::methods::{SERVER_STREAM, UNARY};
-use switchboard_tests::support::{bounded, channel_to, stream_of};
+use switchboard_tests::support::{bounded, stream_of};
 use switchboard_tests::{ServerOptions, TonicServer};
+
+/// A channel to `url` that keeps to one connection, whatever the server's
+/// stream limit.
+fn one_connection_to(url: String) -> Channel {
+    Channel::builder(url)
+        .max_connections_per_address(1)
+        .build()
+        .expect("valid target")
+}
 
 /// `max_streams`: MAX_CONCURRENT_STREAMS=1 and 10 concurrent calls: all
 /// succeed, queued rather than failed.
@@ -19,7 +30,7 @@ fn max_concurrent_streams_one_queues_ten_calls() {
     let server = TonicServer::start_with(ServerOptions {
         max_concurrent_streams: Some(1),
     });
-    let channel = channel_to(server.url());
+    let channel = one_connection_to(server.url());
     // The server holds the one call it takes; each thread says when it
     // makes its call.
     server.hold();
@@ -56,7 +67,7 @@ fn more_streams_than_the_server_allows_at_once_wait_instead_of_failing() {
     let server = TonicServer::start_with(ServerOptions {
         max_concurrent_streams: Some(4),
     });
-    let channel = channel_to(server.url());
+    let channel = one_connection_to(server.url());
     // The server holds the calls it takes; each thread says when it makes
     // its call.
     server.hold();
