@@ -4,7 +4,8 @@
 //! One connect loop per stretch of CONNECTING of a subchannel
 //! (`Core::connect_loop`, spawned by `Core::connect_subchannel`): it tries
 //! the subchannel's addresses in order, each under the backoff's connect
-//! timeout; the first that connects makes the subchannel READY, and the
+//! timeout, the next one starting when the one before fails or after 250 ms
+//! without an answer (Happy Eyeballs, gRFC A61); the first that connects makes the subchannel READY, and the
 //! pending calls are picked again. If none does, the subchannel is in
 //! TRANSIENT_FAILURE (fail-fast calls that have nowhere else to go fail
 //! with the last error), waits out its backoff, and tries again, until it
@@ -21,12 +22,28 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use tokio::task::JoinSet;
+
 use crate::address::Address;
 use crate::channel::connection::{ChannelLink, Connector};
 use crate::channel::core::Core;
 use crate::channel::state::{Locked, Mode, lock_state};
 use crate::channel::subchannel::{Conn, SubState};
 use crate::status::Status;
+
+/// How long an attempt waits on one address before also trying the next
+/// (RFC 8305's recommended Connection Attempt Delay, as gRFC A61).
+const HAPPY_EYEBALLS_DELAY: Duration = Duration::from_millis(250);
+
+/// How one attempt over a subchannel's addresses ended.
+enum Attempted<C> {
+    /// Connection `id` to this address.
+    Connected(u64, Address, C),
+    /// Every address failed; the last error.
+    Failed(Status),
+    /// The channel was dropped.
+    Dropped,
+}
 
 impl<K: Connector> Core<K> {
     /// IDLE → CONNECTING for subchannel `key` (lock held): spawns its
@@ -85,30 +102,21 @@ impl<K: Connector> Core<K> {
             };
             let connector = core.connector.clone();
             drop(core);
-            let mut last_error = None;
-            for address in addresses {
-                let Some(core) = channel.upgrade() else {
-                    return;
-                };
-                let id = lock_state(&core.state).next_id();
-                drop(core);
-                let link = ChannelLink::new(channel.clone(), id);
-                match connector.connect(&address, timeout, &runtime, link).await {
-                    Ok(connection) => {
-                        if let Some(core) = channel.upgrade() {
-                            core.on_connected(key, generation, id, address, connection);
-                        }
-                        return;
+            let attempted = Self::attempt(&channel, &connector, addresses, timeout, &runtime).await;
+            let last_error = match attempted {
+                Attempted::Connected(id, address, connection) => {
+                    if let Some(core) = channel.upgrade() {
+                        core.on_connected(key, generation, id, address, connection);
                     }
-                    Err(status) => last_error = Some(status),
+                    return;
                 }
-            }
+                Attempted::Failed(status) => status,
+                Attempted::Dropped => return,
+            };
             let Some(core) = channel.upgrade() else {
                 return;
             };
-            let status =
-                last_error.unwrap_or_else(|| Status::unavailable("the subchannel has no address"));
-            let Some(delay) = core.on_connect_failed(key, generation, status) else {
+            let Some(delay) = core.on_connect_failed(key, generation, last_error) else {
                 return;
             };
             drop(core);
@@ -118,6 +126,70 @@ impl<K: Connector> Core<K> {
             };
             if !core.begin_retry(key, generation) {
                 return;
+            }
+        }
+    }
+
+    /// One attempt over `addresses`, in order, Happy Eyeballs style (gRFC
+    /// A61, RFC 8305): the next address is tried when the one before it
+    /// fails, or after [`HAPPY_EYEBALLS_DELAY`] without an answer, while it
+    /// goes on; the first to connect wins and the others are dropped.
+    async fn attempt(
+        channel: &Weak<Self>,
+        connector: &Arc<K>,
+        addresses: Vec<Address>,
+        timeout: Duration,
+        runtime: &tokio::runtime::Handle,
+    ) -> Attempted<K::Connection> {
+        let mut attempts = JoinSet::new();
+        let mut next = addresses.into_iter();
+        let mut last_error = None;
+        loop {
+            if let Some(address) = next.next() {
+                let Some(core) = channel.upgrade() else {
+                    return Attempted::Dropped;
+                };
+                let id = lock_state(&core.state).next_id();
+                drop(core);
+                let link = ChannelLink::new(channel.clone(), id);
+                let (connector, task_runtime) = (connector.clone(), runtime.clone());
+                attempts.spawn_on(
+                    async move {
+                        let result = connector
+                            .connect(&address, timeout, &task_runtime, link)
+                            .await;
+                        (id, address, result)
+                    },
+                    runtime,
+                );
+            }
+            let joined = if next.len() > 0 {
+                match tokio::time::timeout(HAPPY_EYEBALLS_DELAY, attempts.join_next()).await {
+                    Ok(joined) => joined,
+                    // No answer yet: the next address starts too.
+                    Err(_) => continue,
+                }
+            } else {
+                attempts.join_next().await
+            };
+            match joined {
+                Some(Ok((id, address, Ok(connection)))) => {
+                    return Attempted::Connected(id, address, connection);
+                }
+                Some(Ok((_, _, Err(status)))) => last_error = Some(status),
+                Some(Err(error)) => {
+                    last_error = Some(Status::internal(format!(
+                        "a connection attempt ended abnormally: {error}"
+                    )));
+                }
+                None if next.len() == 0 => {
+                    return Attempted::Failed(
+                        last_error.unwrap_or_else(|| {
+                            Status::unavailable("the subchannel has no address")
+                        }),
+                    );
+                }
+                None => {}
             }
         }
     }

@@ -48,6 +48,7 @@ struct FakeConnector {
 
 /// One connection attempt, waiting for the test's verdict.
 struct Attempt {
+    address: Address,
     link: ChannelLink<FakeConnector>,
     timeout: Duration,
     outcome: oneshot::Sender<Result<FakeConnection, Status>>,
@@ -71,13 +72,14 @@ impl Connector for FakeConnector {
 
     fn connect(
         &self,
-        _address: &Address,
+        address: &Address,
         timeout: Duration,
         _runtime: &tokio::runtime::Handle,
         link: ChannelLink<Self>,
     ) -> impl Future<Output = Result<FakeConnection, Status>> + Send {
         let (outcome, verdict) = oneshot::channel();
         let _ = self.attempts.send(Attempt {
+            address: address.clone(),
             link,
             timeout,
             outcome,
@@ -90,15 +92,15 @@ impl Connector for FakeConnector {
     }
 }
 
-/// A resolver that gives one address, at once.
-struct OneAddress;
+/// A resolver that gives its addresses, at once.
+struct Fixed(Vec<Address>);
 
-/// What `OneAddress` builds: nothing to do on `resolve_now`.
+/// What `Fixed` builds: nothing to do on `resolve_now`.
 struct Resolved;
 
 impl Resolver for Resolved {}
 
-impl ResolverBuilder for OneAddress {
+impl ResolverBuilder for Fixed {
     fn scheme(&self) -> &str {
         "fake"
     }
@@ -109,11 +111,14 @@ impl ResolverBuilder for OneAddress {
         sink: ResolverSink,
         _context: &ResolverContext,
     ) -> Box<dyn Resolver> {
-        sink.update(Ok(Resolution::new(vec![Address::Tcp(
-            ([127, 0, 0, 1], 1).into(),
-        )])));
+        sink.update(Ok(Resolution::new(self.0.clone())));
         Box::new(Resolved)
     }
+}
+
+/// The fake address on `port`.
+fn address(port: u16) -> Address {
+    Address::Tcp(([127, 0, 0, 1], port).into())
 }
 
 /// A connection that records the calls opened on it.
@@ -248,9 +253,14 @@ struct Harness {
 
 impl Harness {
     fn new(idle_timeout: Duration, backoff: BackoffConfig) -> Self {
+        Harness::over(vec![address(1)], idle_timeout, backoff)
+    }
+
+    /// A pick_first channel over `addresses`.
+    fn over(addresses: Vec<Address>, idle_timeout: Duration, backoff: BackoffConfig) -> Self {
         let (sender, attempts) = mpsc::unbounded_channel();
         let naming = Naming {
-            resolver: Arc::new(OneAddress),
+            resolver: Arc::new(Fixed(addresses)),
             target: ResolverTarget::new("fake", "", "fake:1", "fake:///fake:1"),
         };
         let settings = CoreSettings {
@@ -869,4 +879,30 @@ async fn a_connect_loop_from_before_idle_does_not_retry_early_for_the_next_one()
         "the next attempt came {waited:?} after the failure, before its 60 s backoff"
     );
     next.fail(Status::unavailable("connection refused"));
+}
+
+/// pick_first over two addresses, the first silent: after 250 ms without
+/// an answer the second is tried too (Happy Eyeballs); it wins, and the
+/// first attempt is dropped.
+#[tokio::test(start_paused = true)]
+async fn a_silent_first_address_does_not_hold_up_the_next_one_for_long() {
+    let mut h = Harness::over(
+        vec![address(1), address(2)],
+        Duration::from_secs(30 * 60),
+        BackoffConfig::default(),
+    );
+    let call = h.call(false);
+    let started = tokio::time::Instant::now();
+    let first = h.next_attempt().await;
+    assert_eq!(first.address, address(1));
+    let second = h.next_attempt().await;
+    assert_eq!(second.address, address(2));
+    assert_eq!(started.elapsed(), Duration::from_millis(250));
+    let connection = FakeConnection::new("second");
+    second.succeed(&connection);
+    settle().await;
+    assert_eq!(h.reported(), Ready);
+    assert_eq!(connection.opened().len(), 1, "the call went to the second");
+    assert!(first.outcome.is_closed(), "the first attempt was dropped");
+    assert!(call.closed().is_none());
 }
