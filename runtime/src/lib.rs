@@ -55,6 +55,8 @@ pub mod deadline;
 pub mod executor;
 #[doc(hidden)]
 pub mod fuzzing;
+#[doc(hidden)]
+pub mod handoff;
 pub mod interceptor;
 pub mod metadata;
 pub mod method;

@@ -31,6 +31,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "interceptor",
             "options",
             "address",
+            "handoff",
         ],
     ),
     ("executor", &["executor"]),

@@ -1,7 +1,9 @@
 //! Model checks (loom) of the hand-written concurrency every call relies
 //! on: `ThreadlessExecutor`, `DelayedClientCall`, the h2 call's reader slot
 //! (`ReaderSlot`), a `UnaryFuture` dropped while its completion arrives, and
-//! the blocking bidi sender parked for flow control (`wait_ready_parked`).
+//! the blocking bidi sender parked for flow control (`wait_ready_parked`),
+//! and the poller role's hand-off between the I/O thread and callers
+//! (`Handoff`).
 //! Each model names the bug it guards against.
 //!
 //! Built only with `RUSTFLAGS="--cfg switchboard_loom"`, which swaps the
@@ -27,6 +29,7 @@ use loom::thread;
 use switchboard::call::reader_slot::ReaderSlot;
 use switchboard::call::{ClientCall, DelayedClientCall, Listener};
 use switchboard::executor::{Task, ThreadlessExecutor};
+use switchboard::handoff::Handoff;
 use switchboard::stub::{UnaryFuture, wait_ready_parked};
 use switchboard::{Code, Metadata, Status};
 
@@ -602,5 +605,66 @@ fn parked_sender_returns_false_when_the_call_ends() {
         };
         assert!(!wait_ready_parked(&*call));
         ender.join().unwrap();
+    });
+}
+
+/// A waker that unparks a loom thread.
+struct Unpark(thread::Thread);
+
+impl Wake for Unpark {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// The I/O thread's turn until it steps aside: polls the step-aside future,
+/// parking between polls as `block_on` would.
+fn step_aside(handoff: &Handoff) {
+    let waker = Waker::from(std::sync::Arc::new(Unpark(thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    while handoff.poll_step_aside(&mut cx).is_pending() {
+        thread::park();
+    }
+}
+
+/// Guards against a caller that asks for the poller role while the I/O
+/// thread is between "no caller wants it" and "wait": its arrival must
+/// wake the I/O thread, which must step aside (else the caller would never
+/// get the runtime's core, and its I/O would wait on the I/O thread's
+/// next wake-up). A lost wake-up is a deadlock here.
+#[test]
+fn a_caller_arriving_always_makes_the_io_thread_step_aside() {
+    model(|| {
+        let handoff = Arc::new(Handoff::new());
+        let caller = {
+            let handoff = handoff.clone();
+            thread::spawn(move || handoff.arrive())
+        };
+        step_aside(&handoff);
+        caller.join().unwrap();
+    });
+}
+
+/// Guards against a connection left with no poller: once the last of two
+/// callers leaves, the I/O thread, waiting for that, must take the role
+/// back, whatever the interleaving of their leaving and its wait. A lost
+/// notify is a deadlock here.
+#[test]
+fn the_io_thread_takes_the_role_back_when_the_last_caller_leaves() {
+    model(|| {
+        let handoff = Arc::new(Handoff::new());
+        handoff.arrive();
+        handoff.arrive();
+        let callers: Vec<_> = (0..2)
+            .map(|_| {
+                let handoff = handoff.clone();
+                thread::spawn(move || handoff.leave())
+            })
+            .collect();
+        // The I/O thread has stepped aside (model 1), and waits.
+        handoff.wait_until_free(std::time::Duration::from_millis(1));
+        for caller in callers {
+            caller.join().unwrap();
+        }
     });
 }

@@ -16,7 +16,7 @@ use switchboard::channel::LoadBalancing;
 use switchboard::resolver::{Address, ManualResolver};
 
 use switchboard::stub::{blocking_unary_call, future_unary_call};
-use switchboard::{CallOptions, Channel, Code, Status};
+use switchboard::{CallOptions, Channel, Code, ConnectivityState, Deadline, Status};
 use switchboard_tests::methods::UNARY;
 use switchboard_tests::support::{bounded, fast_backoff, hello};
 use switchboard_tests::wait::{WAIT_LIMIT, poll_until};
@@ -211,8 +211,12 @@ fn pick_first_uses_the_first_address_that_connects_and_fails_over_in_order() {
     }
     assert_eq!(second.counters().completed(), 40);
     assert_eq!(first.counters().calls(), 0);
-    // The second dies: the channel starts again from the first address.
+    // The second dies; once the channel has seen it (a call racing the
+    // kill may fail, as on any dying connection), it starts again from the
+    // first address.
     second.kill();
+    let seen = channel.wait_for_state_change(ConnectivityState::Ready, Deadline::after(WAIT_LIMIT));
+    assert_ne!(seen, None, "the channel sees the connection go");
     for _ in 0..20 {
         call(&channel, &wait_for_ready()).unwrap();
     }

@@ -356,6 +356,12 @@ impl Channel {
         self.inner.shutdown();
     }
 
+    /// Whether the channel runs on the shared default runtime (whose
+    /// waiting callers may drive it: `rt::drive`).
+    pub(crate) fn on_default_runtime(&self) -> bool {
+        self.inner.runtime.is_none()
+    }
+
     /// A call that fails with `status` as soon as it starts, counted as in
     /// use like any other (for calls refused before reaching the channel).
     pub(crate) fn failed_call<Req: Send + 'static, Resp: Send + 'static>(

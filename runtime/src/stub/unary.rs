@@ -127,11 +127,12 @@ where
     ));
     call.request(2);
     let canceller = call.clone();
-    let future = UnaryFuture::new(
+    let mut future = UnaryFuture::new(
         executor,
         slot,
         Box::new(move |status| canceller.cancel(status)),
     );
+    future.caller_driven = channel.on_default_runtime();
     (future, call)
 }
 
@@ -162,6 +163,9 @@ pub struct UnaryFuture<Resp> {
     cancel: Option<Box<dyn FnOnce(Status) + Send>>,
     /// Sends the requests of a client-streaming call, if any are left.
     pump: Option<Box<dyn Pump>>,
+    /// Whether [`wait`](Self::wait) may drive the channel's runtime itself
+    /// (the shared default one; see `rt::drive`).
+    caller_driven: bool,
 }
 
 impl<Resp: Send + 'static> UnaryFuture<Resp> {
@@ -192,6 +196,7 @@ impl<Resp> UnaryFuture<Resp> {
             slot,
             cancel: Some(cancel),
             pump: None,
+            caller_driven: false,
         }
     }
 
@@ -229,6 +234,14 @@ impl<Resp> UnaryFuture<Resp> {
     }
 
     fn wait_full(mut self) -> Result<Response<Resp>, Status> {
+        if self.caller_driven {
+            // This thread drives the channel's I/O while it waits: no hop to
+            // the I/O thread and back.
+            let polled = crate::rt::drive(std::future::poll_fn(|cx| self.poll_full(cx)));
+            if let Ok(result) = polled {
+                return result;
+            }
+        }
         // Only a client-streaming future has a pump, and needs a waker.
         let waker = self.pump.as_ref().map(|_| executor_waker(&self.executor));
         loop {
