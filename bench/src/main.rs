@@ -1,29 +1,43 @@
 //! switchboard's comparison harness: the same workloads through switchboard
-//! (blocking, async on tokio, async under `futures::executor::block_on`),
-//! tonic, and a raw h2 floor, against one tonic server in a separate
-//! process, interleaved ABAB over rounds so that drift cancels out. Every
-//! figure is printed with its ratio to tonic and to the raw floor from the
-//! same run, then the issue's targets are judged, and the same figures are
-//! written as JSON.
+//! (blocking, async on tokio, async under `futures::executor::block_on`,
+//! and the completion queue once it is built), tonic, and a raw h2 floor,
+//! against servers in separate processes, interleaved ABAB over rounds so
+//! that drift cancels out. Every figure is printed with its ratio to tonic
+//! and to the raw floor from the same run, then the issues' targets are
+//! judged, and the same figures are written as JSON.
 //!
 //! ```text
 //! cargo run --release -p switchboard-bench -- [--quick] [--only SUBSTR]
 //!     [--scenario unary-latency|unary-throughput|unary-throughput-multi|server-stream|allocations|rss]
+//!     [--placement one-cpu|free|both]   (unary-latency's placements, default both)
+//!     [--server-threads N]   (the tonic server's workers, default 2)
 //!     [--connections N]   (unary-throughput-multi's N, default 4; 2, 4 and 8 are always swept)
 //!     [--json PATH]   (default target/bench.json)
 //! ```
 //!
-//! Modes of the same binary used internally: `--serve` (the server child)
-//! and `--rss-client NAME --url URL --calls N --sleep-ms MS --batch N
-//! --gap-ms MS` (one client's RSS measurement).
+//! Servers: every scenario runs against the tonic Echo server with
+//! `--server-threads` workers (the main server); unary-throughput also runs
+//! against the raw h2 server (one thread, canned bytes) and the tonic
+//! server with 1 and with 2 workers, each in its own child process.
+//! Placement (unary-latency only; the other scenarios run free): `one-cpu`
+//! pins every thread of the bench and of the servers to CPU 0, `free` pins
+//! nothing.
 //!
-//! Modules, bottom up: [`alloc`] (the counting allocator), [`server`],
+//! Modes of the same binary used internally: `--serve [--server-threads N]`
+//! (the tonic server child), `--serve-raw` (the raw h2 server child) and
+//! `--rss-client NAME --url URL --calls N --sleep-ms MS --batch N --gap-ms
+//! MS` (one client's RSS measurement).
+//!
+//! Modules, bottom up: [`alloc`] (the counting allocator), [`os`] (CPU
+//! time, context switches, placement), [`server`] and [`raw_server`],
 //! [`clients`], [`report`], [`targets`], [`rss`], [`multi`],
 //! [`scenarios`].
 
 mod alloc;
 mod clients;
 mod multi;
+mod os;
+mod raw_server;
 mod report;
 mod rss;
 mod scenarios;
@@ -33,8 +47,13 @@ mod targets;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use clients::Result;
-use scenarios::Settings;
+use clients::{Client, Result};
+use os::{Placement, Placer};
+use scenarios::{Settings, Setup};
+use server::{ServerKind, ServerProcess};
+
+/// The tonic server's worker threads without `--server-threads`.
+const DEFAULT_SERVER_THREADS: usize = 2;
 
 #[global_allocator]
 static ALLOCATOR: alloc::Counting = alloc::Counting;
@@ -42,7 +61,10 @@ static ALLOCATOR: alloc::Counting = alloc::Counting;
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     if args.iter().any(|a| a == "--serve") {
-        return server::serve();
+        return server::serve(server_threads(&args)?);
+    }
+    if args.iter().any(|a| a == "--serve-raw") {
+        return raw_server::serve();
     }
     if let Some(client) = flag_value(&args, "--rss-client") {
         let number = |flag: &str| -> Result<u64> {
@@ -62,7 +84,7 @@ fn main() -> Result<()> {
     bench(&args)
 }
 
-/// The benchmark proper: server child, scenarios, tables, targets, JSON.
+/// The benchmark proper: server children, scenarios, tables, targets, JSON.
 fn bench(args: &[String]) -> Result<()> {
     let started = Instant::now();
     let quick = args.iter().any(|a| a == "--quick");
@@ -77,36 +99,94 @@ fn bench(args: &[String]) -> Result<()> {
             return Err("--connections must be at least 1".into());
         }
     }
+    if let Some(placement) = flag_value(args, "--placement") {
+        settings.placements = Placement::parse(&placement)?;
+    }
     let only = flag_value(args, "--only");
     let scenario = flag_value(args, "--scenario");
     if let Some(name) = &scenario {
         scenarios::check_name(name)?;
     }
+    let selected = |name: &str| scenario.as_deref().is_none_or(|s| s == name);
     let json_path =
         PathBuf::from(flag_value(args, "--json").unwrap_or_else(|| "target/bench.json".into()));
 
-    let server = server::ServerProcess::spawn()?;
-    let url = server.url();
+    // The servers: the main one, and unary-throughput's settings.
+    let main_kind = ServerKind::Tonic(server_threads(args)?);
+    let mut kinds = vec![main_kind];
+    if selected("unary-throughput") {
+        kinds.extend([
+            ServerKind::Raw,
+            ServerKind::Tonic(1),
+            ServerKind::Tonic(DEFAULT_SERVER_THREADS),
+        ]);
+    }
+    kinds.sort_unstable();
+    kinds.dedup();
+    let servers = kinds
+        .iter()
+        .map(|&kind| ServerProcess::spawn(kind))
+        .collect::<Result<Vec<_>>>()?;
+    let main_server = servers
+        .iter()
+        .find(|s| s.kind() == main_kind)
+        .ok_or("the main server did not start")?;
+    let url = main_server.url();
+
     let machine = machine();
     let command = format!("switchboard-bench {}", args[1..].join(" "));
+    let placements: Vec<&str> = settings.placements.iter().map(|p| p.flag()).collect();
     println!("{command}");
     println!("machine: {machine}");
     println!(
-        "server: tonic Echo, separate process, {url}; rounds: {} (RSS: {}); quick: {quick}",
-        settings.rounds, settings.rss_rounds
+        "servers (separate processes): {}; rounds: {} (RSS: {}); quick: {quick}",
+        servers
+            .iter()
+            .map(|s| format!("{} {}", s.kind().label(), s.url()))
+            .collect::<Vec<_>>()
+            .join("; "),
+        settings.rounds,
+        settings.rss_rounds
+    );
+    println!(
+        "main server: {}; unary-latency placements: {}",
+        main_kind.label(),
+        placements.join(", ")
     );
 
-    let mut clients = Vec::new();
-    for (name, constructor) in clients::CLIENTS {
-        if only.as_deref().is_none_or(|o| name.contains(o)) {
-            clients.push(constructor(&url)?);
-        }
+    // The clients: one set per server, each set in `clients::CLIENTS` order.
+    let mut sets: Vec<(ServerKind, Vec<Client>)> = Vec::new();
+    let mut skipped = Vec::new();
+    for server in &servers {
+        let (built, skips) = clients::build_all(&server.url(), only.as_deref())?;
+        skipped = skips;
+        sets.push((server.kind(), built));
     }
-    let selected = |name: &str| scenario.as_deref().is_none_or(|s| s == name);
-    let tables = scenarios::run(&clients, &url, &settings, selected)?;
+    let main_clients = sets
+        .iter()
+        .find(|(kind, _)| *kind == main_kind)
+        .map(|(_, set)| set.as_slice())
+        .unwrap_or_default();
+    let placer = Placer::new(servers.iter().map(ServerProcess::pid).collect())?;
+    let setup = Setup {
+        clients: main_clients,
+        url: &url,
+        main: main_kind,
+        throughput: if selected("unary-throughput") {
+            sets.iter().map(|(k, s)| (*k, s.as_slice())).collect()
+        } else {
+            Vec::new()
+        },
+        placer: &placer,
+        skipped: &skipped,
+    };
+    let tables = scenarios::run(&setup, &settings, selected)?;
 
     println!(
-        "\nratios: ×tonic = client / tonic, ×raw = client / raw h2 floor (lower is better for µs, allocs, bytes, MiB; higher for calls/s, msgs/s)"
+        "\nratios: ×tonic = client / tonic, ×raw = client / raw h2 floor (lower is better for µs, CPU, csw, allocs, bytes, MiB; higher for calls/s, msgs/s)"
+    );
+    println!(
+        "CPU µs/call: the client's CPU time (user + system, every thread of the bench process, getrusage) per call; csw/call: its context switches (voluntary + involuntary) per call; both over the measured calls only"
     );
     for table in tables.all() {
         table.print();
@@ -119,9 +199,15 @@ fn bench(args: &[String]) -> Result<()> {
         ("command", command),
         ("machine", machine),
         (
-            "server",
-            format!("tonic Echo server, separate process, {url}"),
+            "servers",
+            servers
+                .iter()
+                .map(|s| format!("{} {}", s.kind().label(), s.url()))
+                .collect::<Vec<_>>()
+                .join("; "),
         ),
+        ("main_server", main_kind.label()),
+        ("placements", placements.join(", ")),
         ("quick", quick.to_string()),
         ("rounds", settings.rounds.to_string()),
         ("connections", settings.connections.to_string()),
@@ -137,6 +223,17 @@ fn bench(args: &[String]) -> Result<()> {
         wall.as_secs_f64()
     );
     Ok(())
+}
+
+/// `--server-threads N`: the tonic server's worker threads.
+fn server_threads(args: &[String]) -> Result<usize> {
+    match flag_value(args, "--server-threads") {
+        None => Ok(DEFAULT_SERVER_THREADS),
+        Some(n) => match n.parse()? {
+            0 => Err("--server-threads must be at least 1".into()),
+            n => Ok(n),
+        },
+    }
 }
 
 /// CPU model and count, from `/proc/cpuinfo` where there is one.

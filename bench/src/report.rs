@@ -5,6 +5,9 @@
 //! A ratio is `client / baseline` for every column, whatever its direction:
 //! for latencies, allocations and memory lower is better; for rates, higher.
 //! A ratio is missing (`-`, JSON `null`) when the baseline did not run.
+//!
+//! A client that did not run a scenario ([`crate::clients::Skip`]) has a
+//! row with the reason instead of figures (JSON: `"skipped"`).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -32,29 +35,69 @@ pub fn percentiles(samples: &[Duration]) -> Vec<f64> {
 
 /// A table of figures per client, over rounds.
 pub struct Table {
-    /// The scenario's name, as `--scenario` takes it and JSON shows it.
-    pub key: &'static str,
+    /// The scenario's name (as `--scenario` takes it, with the setting it
+    /// was measured in, if any), as JSON shows it.
+    pub key: String,
     title: String,
     columns: &'static [&'static str],
     order: Vec<String>,
     rows: BTreeMap<String, Vec<Vec<f64>>>,
+    /// Clients that did not run, with the reason, in the order added.
+    skipped: Vec<(String, String)>,
     notes: Vec<String>,
 }
 
 impl Table {
     /// An empty table.
     pub fn new(
-        key: &'static str,
+        key: impl Into<String>,
         title: impl Into<String>,
         columns: &'static [&'static str],
     ) -> Table {
         Table {
-            key,
+            key: key.into(),
             title: title.into(),
             columns,
             order: Vec::new(),
             rows: BTreeMap::new(),
+            skipped: Vec::new(),
             notes: Vec::new(),
+        }
+    }
+
+    /// Lists `client` as not run, for `reason` (once).
+    pub fn skip(&mut self, client: impl Into<String>, reason: impl Into<String>) {
+        let client = client.into();
+        if !self.skipped.iter().any(|(c, _)| *c == client) {
+            self.skipped.push((client, reason.into()));
+        }
+    }
+
+    /// Why `client` did not run, if it was listed as not run.
+    pub fn skip_reason(&self, client: &str) -> Option<&str> {
+        self.skipped
+            .iter()
+            .find(|(c, _)| c == client)
+            .map(|(_, reason)| reason.as_str())
+    }
+
+    /// Adds a note per client listing its figure in `column` round by
+    /// round, so that a bimodal figure shows instead of averaging away.
+    pub fn note_rounds(&mut self, column: usize) {
+        let name = self.columns[column];
+        let lines: Vec<String> = self
+            .order
+            .iter()
+            .map(|client| {
+                let rounds: Vec<String> = self.rows[client]
+                    .iter()
+                    .map(|r| number(r[column]))
+                    .collect();
+                format!("{name} per round, {client}: {}", rounds.join(", "))
+            })
+            .collect();
+        for line in lines {
+            self.note(line);
         }
     }
 
@@ -122,29 +165,38 @@ impl Table {
         let width = self
             .order
             .iter()
+            .chain(self.skipped.iter().map(|(c, _)| c))
             .map(|c| c.chars().count())
             .fold(30, usize::max);
+        let widths: Vec<usize> = self
+            .columns
+            .iter()
+            .map(|c| c.chars().count().max(8))
+            .collect();
         let mut header = format!("{:<width$}", "client");
-        for column in self.columns {
-            write!(header, " {column:>12}").ok();
+        for (column, w) in self.columns.iter().zip(&widths) {
+            write!(header, " {column:>w$}").ok();
             for (_, label, _) in BASELINES {
-                write!(header, " {label:>7}").ok();
+                write!(header, " {label:>6}").ok();
             }
         }
         println!("{header}");
         for client in &self.order {
             let mut line = format!("{client:<width$}");
-            for column in 0..self.columns.len() {
+            for (column, w) in widths.iter().enumerate() {
                 let value = self.median(client, column).map_or("-".into(), number);
-                write!(line, " {value:>12}").ok();
+                write!(line, " {value:>w$}").ok();
                 for (baseline, _, _) in BASELINES {
                     let ratio = self
                         .ratio(client, baseline, column)
                         .map_or("-".into(), |r| format!("{r:.2}"));
-                    write!(line, " {ratio:>7}").ok();
+                    write!(line, " {ratio:>6}").ok();
                 }
             }
             println!("{line}");
+        }
+        for (client, reason) in &self.skipped {
+            println!("{client:<width$} ({reason})");
         }
         for note in &self.notes {
             println!("  note: {note}");
@@ -177,10 +229,17 @@ impl Table {
             }
             rows.push(format!("      {{{}}}", fields.join(", ")));
         }
+        for (client, reason) in &self.skipped {
+            rows.push(format!(
+                "      {{\"client\": {}, \"skipped\": {}}}",
+                string(client),
+                string(reason)
+            ));
+        }
         let notes: Vec<String> = self.notes.iter().map(|n| string(n)).collect();
         format!(
             "    {{\"scenario\": {}, \"title\": {}, \"rows\": [\n{}\n    ], \"notes\": [{}]}}",
-            string(self.key),
+            string(&self.key),
             string(&self.title),
             rows.join(",\n"),
             notes.join(", ")

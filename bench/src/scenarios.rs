@@ -1,16 +1,27 @@
 //! The scenarios and how a run schedules them: every in-process scenario
 //! client by client, ABAB (the order reverses each round, so drift over the
 //! run weighs on every client alike), then the RSS scenario in child
-//! processes, also ABAB. Fills one [`Table`] per scenario (two for
-//! unary-throughput-multi, see [`crate::multi`]).
+//! processes, also ABAB. Fills one [`Table`] per scenario, and more for
+//! some: unary-latency has one per placement (each client measured in every
+//! placement back to back, see [`crate::os::Placement`]), unary-throughput
+//! one per server setting (see [`crate::server::ServerKind`]), and
+//! unary-throughput-multi two (see [`crate::multi`]).
+//!
+//! Cost columns: the latency and throughput tables add the client's CPU
+//! time per call (user plus system, every thread of this process, from
+//! `getrusage`; the servers are other processes) and its context switches
+//! per call (voluntary plus involuntary), over the measured calls only
+//! (after warm-up, threads spawned and connections open).
 
 use std::time::Duration;
 
 use crate::alloc;
-use crate::clients::{Client, Hold, Load, Result, raw_h2};
+use crate::clients::{Client, Hold, Load, Result, Skipped, raw_h2, skipped};
 use crate::multi::{self, MultiScenario};
+use crate::os::{Placement, Placer, Usage};
 use crate::report::{Table, percentiles};
 use crate::rss;
+use crate::server::ServerKind;
 
 /// Sizes of a run.
 #[derive(Clone, Debug)]
@@ -34,6 +45,8 @@ pub struct Settings {
     pub rss_rounds: usize,
     /// The calls held at once in the RSS scenario.
     pub hold: Hold,
+    /// The placements of the latency scenario (`--placement`).
+    pub placements: Vec<Placement>,
 }
 
 impl Settings {
@@ -44,7 +57,7 @@ impl Settings {
             latency_calls: 2_000,
             load: Load {
                 in_flight: 64,
-                calls_each: 50,
+                calls_each: 100,
             },
             connections: multi::DEFAULT_CONNECTIONS,
             multi_calls: 9_600,
@@ -57,6 +70,7 @@ impl Settings {
                 batch: 500,
                 gap: Duration::from_millis(20),
             },
+            placements: Placement::BOTH.to_vec(),
         }
     }
 
@@ -78,12 +92,42 @@ impl Settings {
     }
 }
 
-/// One table per scenario.
+/// The columns of every unary-latency table.
+pub const LATENCY_COLUMNS: &[&str] = &["p50 µs", "p99 µs", "p99.9 µs", "CPU µs/call", "csw/call"];
+
+/// The columns of every unary-throughput table.
+pub const THROUGHPUT_COLUMNS: &[&str] = &["calls/s", "p99 µs", "CPU µs/call", "csw/call"];
+
+/// What a run measures: the clients and servers.
+pub struct Setup<'a> {
+    /// The clients connected to the main server, which every scenario but
+    /// unary-throughput uses.
+    pub clients: &'a [Client],
+    /// The main server's URL.
+    pub url: &'a str,
+    /// The main server's setting.
+    pub main: ServerKind,
+    /// The server settings of unary-throughput, each with the clients
+    /// connected to it (the main setting's are `clients`).
+    pub throughput: Vec<(ServerKind, &'a [Client])>,
+    /// Places the bench and the servers for the latency scenario.
+    pub placer: &'a Placer,
+    /// Clients that could not be built, with the reason: a row in every
+    /// table.
+    pub skipped: &'a [Skipped],
+}
+
+/// One table per scenario (and setting).
 pub struct Tables {
-    /// unary-latency: p50, p99, p99.9 in µs.
-    pub latency: Table,
-    /// unary-throughput on one channel: calls/s, p99 µs.
-    pub throughput: Table,
+    /// unary-latency, per placement: [`LATENCY_COLUMNS`].
+    pub latency: Vec<(Placement, Table)>,
+    /// unary-throughput on one channel, per server setting:
+    /// [`THROUGHPUT_COLUMNS`].
+    pub throughput: Vec<(ServerKind, Table)>,
+    /// The server setting of every scenario but unary-throughput.
+    pub main: ServerKind,
+    /// Clients that could not be built, with the reason.
+    pub skipped: Vec<(String, String)>,
     /// unary-throughput-multi at `--connections` N: calls/s at 64 and 256
     /// in flight.
     pub multi: Table,
@@ -98,19 +142,46 @@ pub struct Tables {
 }
 
 impl Tables {
-    fn new(settings: &Settings) -> Tables {
+    fn new(settings: &Settings, setup: &Setup<'_>) -> Tables {
         let in_flight = settings.load.in_flight;
         Tables {
-            latency: Table::new(
-                "unary-latency",
-                "unary-latency: 1 caller, 1 call in flight, 100-byte payload",
-                &["p50 µs", "p99 µs", "p99.9 µs"],
-            ),
-            throughput: Table::new(
-                "unary-throughput",
-                format!("unary-throughput: {in_flight} calls in flight on one channel"),
-                &["calls/s", "p99 µs"],
-            ),
+            latency: settings
+                .placements
+                .iter()
+                .map(|&placement| {
+                    let table = Table::new(
+                        format!("unary-latency-{}", placement.flag()),
+                        format!(
+                            "unary-latency, {}: 1 caller, 1 call in flight, 100-byte payload, {}",
+                            placement.label(),
+                            setup.main.label()
+                        ),
+                        LATENCY_COLUMNS,
+                    );
+                    (placement, table)
+                })
+                .collect(),
+            throughput: setup
+                .throughput
+                .iter()
+                .map(|&(kind, _)| {
+                    let table = Table::new(
+                        format!("unary-throughput-{}", kind.key()),
+                        format!(
+                            "unary-throughput against the {}: {in_flight} calls in flight on one channel",
+                            kind.label()
+                        ),
+                        THROUGHPUT_COLUMNS,
+                    );
+                    (kind, table)
+                })
+                .collect(),
+            main: setup.main,
+            skipped: setup
+                .skipped
+                .iter()
+                .map(|&(c, r)| (c.to_string(), r.to_string()))
+                .collect(),
             multi: Table::new("unary-throughput-multi", "", &[]),
             multi_best: Table::new("unary-throughput-multi-best", "", &[]),
             stream: Table::new(
@@ -140,17 +211,47 @@ impl Tables {
         }
     }
 
+    /// The unary-latency table of `placement`, if it was measured.
+    pub fn latency(&self, placement: Placement) -> Option<&Table> {
+        self.latency
+            .iter()
+            .find(|(p, _)| *p == placement)
+            .map(|(_, t)| t)
+    }
+
+    /// The unary-throughput table against `server`, if it was measured.
+    pub fn throughput(&self, server: ServerKind) -> Option<&Table> {
+        self.throughput
+            .iter()
+            .find(|(k, _)| *k == server)
+            .map(|(_, t)| t)
+    }
+
     /// Every table, in print order.
-    pub fn all(&self) -> [&Table; 7] {
-        [
-            &self.latency,
-            &self.throughput,
+    pub fn all(&self) -> Vec<&Table> {
+        let mut all: Vec<&Table> = self.latency.iter().map(|(_, t)| t).collect();
+        all.extend(self.throughput.iter().map(|(_, t)| t));
+        all.extend([
             &self.multi,
             &self.multi_best,
             &self.stream,
             &self.allocations,
             &self.rss,
-        ]
+        ]);
+        all
+    }
+
+    fn all_mut(&mut self) -> Vec<&mut Table> {
+        let mut all: Vec<&mut Table> = self.latency.iter_mut().map(|(_, t)| t).collect();
+        all.extend(self.throughput.iter_mut().map(|(_, t)| t));
+        all.extend([
+            &mut self.multi,
+            &mut self.multi_best,
+            &mut self.stream,
+            &mut self.allocations,
+            &mut self.rss,
+        ]);
+        all
     }
 }
 
@@ -164,15 +265,15 @@ pub const NAMES: &[&str] = &[
     "rss",
 ];
 
-/// Runs every scenario that `selected` accepts with `clients`, the RSS
-/// scenario in child processes connecting to `url`.
+/// Runs every scenario that `selected` accepts with `setup`'s clients, the
+/// RSS scenario in child processes connecting to the main server.
 pub fn run(
-    clients: &[Client],
-    url: &str,
+    setup: &Setup<'_>,
     settings: &Settings,
     selected: impl Fn(&str) -> bool,
 ) -> Result<Tables> {
-    let mut tables = Tables::new(settings);
+    let (clients, url) = (setup.clients, setup.url);
+    let mut tables = Tables::new(settings, setup);
     let mut multi = if selected("unary-throughput-multi") {
         let limit = match raw_h2::announced_max_concurrent_streams(url) {
             Ok(Some(n)) => n.to_string(),
@@ -187,23 +288,45 @@ pub fn run(
     for round in 0..settings.rounds {
         for client in abab(clients, round) {
             if selected("unary-latency") {
-                latency(client, settings, &mut tables.latency)?;
+                for (placement, table) in &mut tables.latency {
+                    setup.placer.apply(*placement)?;
+                    let result = latency(client, settings, table);
+                    record(table, client.name, result)?;
+                }
+                setup.placer.apply(Placement::Free)?;
             }
             if selected("unary-throughput") {
-                throughput(client, settings, &mut tables.throughput)?;
+                for (kind, set) in &setup.throughput {
+                    let Some(on_kind) = set.iter().find(|c| c.name == client.name) else {
+                        continue;
+                    };
+                    let Some((_, table)) = tables.throughput.iter_mut().find(|(k, _)| k == kind)
+                    else {
+                        continue;
+                    };
+                    let result = throughput(on_kind, settings, table);
+                    record(table, client.name, result)?;
+                }
             }
             if let Some(multi) = &mut multi {
                 multi.round(client)?;
             }
             if selected("server-stream") {
-                let rate = (client.server_stream)(settings.stream_messages)?;
-                tables.stream.add(client.name, vec![rate]);
+                let result = (client.server_stream)(settings.stream_messages)
+                    .map(|rate| tables.stream.add(client.name, vec![rate]));
+                record(&mut tables.stream, client.name, result)?;
             }
             if selected("allocations") {
-                allocations(client, settings, &mut tables.allocations)?;
+                let result = allocations(client, settings, &mut tables.allocations);
+                record(&mut tables.allocations, client.name, result)?;
             }
         }
         std::thread::sleep(Duration::from_millis(50));
+    }
+    for (_, table) in &mut tables.latency {
+        if !table.is_empty() {
+            table.note_rounds(0);
+        }
     }
     if let Some(multi) = multi {
         (tables.multi, tables.multi_best) = multi.finish();
@@ -228,7 +351,27 @@ pub fn run(
             }
         }
     }
+    for (client, reason) in setup.skipped {
+        for table in tables.all_mut() {
+            table.skip(*client, *reason);
+        }
+    }
     Ok(tables)
+}
+
+/// Passes on `result`, unless it is a [`crate::clients::Skip`]: then
+/// `client`'s row in `table` says why.
+fn record(table: &mut Table, client: &str, result: Result<()>) -> Result<()> {
+    match result {
+        Err(error) => match skipped(&error) {
+            Some(reason) => {
+                table.skip(client, reason);
+                Ok(())
+            }
+            None => Err(format!("{client}: {error}").into()),
+        },
+        ok => ok,
+    }
 }
 
 /// How many child processes the RSS scenario tries per client and round.
@@ -284,8 +427,12 @@ fn latency(client: &Client, settings: &Settings, table: &mut Table) -> Result<()
     let n = settings.latency_calls;
     (client.unary)((n / 10).max(200), &mut |_| {})?;
     let mut samples = Vec::with_capacity(n);
+    let start = Usage::now();
     (client.unary)(n, &mut |d| samples.push(d))?;
-    table.add(client.name, percentiles(&samples));
+    let used = Usage::now().since(start);
+    let mut row = percentiles(&samples);
+    row.extend([used.cpu_us_per(n), used.switches_per(n)]);
+    table.add(client.name, row);
     Ok(())
 }
 
@@ -296,9 +443,15 @@ fn throughput(client: &Client, settings: &Settings, table: &mut Table) -> Result
     };
     (client.throughput)(warm)?;
     let batch = (client.throughput)(settings.load)?;
+    let calls = batch.latencies.len();
     table.add(
         client.name,
-        vec![batch.rate(), percentiles(&batch.latencies)[1]],
+        vec![
+            batch.rate(),
+            percentiles(&batch.latencies)[1],
+            batch.usage.cpu_us_per(calls),
+            batch.usage.switches_per(calls),
+        ],
     );
     Ok(())
 }

@@ -10,21 +10,33 @@
 //!   blocking calls.
 //! - [`raw_h2`]: the floor, hand-framed gRPC on one h2 connection driven on
 //!   the calling thread.
+//! - [`completion_queue`]: switchboard's completion queue, 64 calls in
+//!   flight from one thread. Not built yet (the API is on another branch):
+//!   its constructor returns [`Skip`], so the tables list it as not built
+//!   and no target counts it.
+//!
+//! A client may return [`Skip`] from its constructor or from any scenario
+//! it does not run; the tables show the reason in its row instead of
+//! figures.
 //!
 //! Every client also has a multi-connection setting ([`Multi`]) for the
 //! unary-throughput-multi scenario, built on first use for each number of
 //! connections asked for and kept for the rest of the run.
 
+pub mod completion_queue;
 pub mod raw_h2;
 pub mod switchboard;
 pub mod tonic;
 
+use std::fmt;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use switchboard_tests::echo::{EchoRequest, StreamRequest};
+
+use crate::os::Usage;
 
 /// The error of every scenario: boxed, and `Send` so that tasks can return it.
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -47,6 +59,9 @@ pub const SWITCHBOARD_TOKIO: &str = "switchboard async (tokio)";
 /// Name of the switchboard async client under `block_on`.
 pub const SWITCHBOARD_BLOCK_ON: &str = "switchboard async (block_on)";
 
+/// Name of the switchboard completion-queue client (not built yet).
+pub const SWITCHBOARD_CQ: &str = "switchboard completion queue";
+
 /// Builds one client connected to a server URL.
 pub type Constructor = fn(&str) -> Result<Client>;
 
@@ -55,6 +70,7 @@ pub const CLIENTS: &[(&str, Constructor)] = &[
     (SWITCHBOARD_BLOCKING, switchboard::blocking),
     (SWITCHBOARD_TOKIO, switchboard::tokio),
     (SWITCHBOARD_BLOCK_ON, switchboard::block_on),
+    (SWITCHBOARD_CQ, completion_queue::completion_queue_client),
     (TONIC, tonic::client),
     (RAW_H2, raw_h2::client),
 ];
@@ -68,6 +84,48 @@ pub struct Load {
     pub calls_each: usize,
 }
 
+/// A scenario that a client does not run, and why (e.g. "not built
+/// yet"): returned as the error of its constructor or of that scenario, and
+/// shown in the client's row instead of figures. Never judged by a target.
+#[derive(Debug)]
+pub struct Skip(pub &'static str);
+
+impl fmt::Display for Skip {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for Skip {}
+
+/// A client that returned [`Skip`] from its constructor: its name and the
+/// reason.
+pub type Skipped = (&'static str, &'static str);
+
+/// The reason, if `error` is a [`Skip`].
+pub fn skipped(error: &Error) -> Option<&'static str> {
+    error.downcast_ref::<Skip>().map(|skip| skip.0)
+}
+
+/// The start of a measured run: the time and this process's [`Usage`]. Take
+/// it after setting up (threads spawned, connections open), just before the
+/// first measured call.
+#[derive(Clone, Copy, Debug)]
+pub struct Mark {
+    at: Instant,
+    usage: Usage,
+}
+
+impl Mark {
+    /// Now.
+    pub fn now() -> Mark {
+        Mark {
+            at: Instant::now(),
+            usage: Usage::now(),
+        }
+    }
+}
+
 /// What one throughput run measured.
 #[derive(Debug, Default)]
 pub struct Batch {
@@ -75,6 +133,9 @@ pub struct Batch {
     pub elapsed: Duration,
     /// The latency of every call.
     pub latencies: Vec<Duration>,
+    /// CPU time and context switches of this process (every client thread)
+    /// over the same span.
+    pub usage: Usage,
 }
 
 impl Batch {
@@ -151,6 +212,26 @@ impl Hold {
     }
 }
 
+/// Builds every client of [`CLIENTS`] whose name contains `only` (every
+/// one without it), connected to `url`; and the names of those that
+/// returned [`Skip`], with the reason.
+pub fn build_all(url: &str, only: Option<&str>) -> Result<(Vec<Client>, Vec<Skipped>)> {
+    let (mut built, mut skips) = (Vec::new(), Vec::new());
+    for (name, constructor) in CLIENTS {
+        if only.is_some_and(|o| !name.contains(o)) {
+            continue;
+        }
+        match constructor(url) {
+            Ok(client) => built.push(client),
+            Err(error) => match skipped(&error) {
+                Some(reason) => skips.push((*name, reason)),
+                None => return Err(format!("{name}: {error}").into()),
+            },
+        }
+    }
+    Ok((built, skips))
+}
+
 /// Builds the client called `name`.
 pub fn build(name: &str, url: &str) -> Result<Client> {
     let (_, constructor) = CLIENTS
@@ -190,14 +271,20 @@ pub fn stream_request(count: u32) -> StreamRequest {
     }
 }
 
-/// Merges the latencies of the workers of one throughput run.
-pub fn batch(start: Instant, workers: Vec<Result<Vec<Duration>>>) -> Result<Batch> {
-    let elapsed = start.elapsed();
+/// Merges the latencies of the workers of one throughput run that started
+/// at `start`; the run ends now.
+pub fn batch(start: Mark, workers: Vec<Result<Vec<Duration>>>) -> Result<Batch> {
+    let elapsed = start.at.elapsed();
+    let usage = Usage::now().since(start.usage);
     let mut latencies = Vec::new();
     for worker in workers {
         latencies.extend(worker?);
     }
-    Ok(Batch { elapsed, latencies })
+    Ok(Batch {
+        elapsed,
+        latencies,
+        usage,
+    })
 }
 
 /// Runs `n` workers of `work` on tokio tasks of the current runtime and
@@ -207,7 +294,7 @@ where
     F: Fn() -> Fut,
     Fut: Future<Output = Result<Vec<Duration>>> + Send + 'static,
 {
-    let start = Instant::now();
+    let start = Mark::now();
     let handles: Vec<_> = (0..n).map(|_| ::tokio::spawn(work())).collect();
     let mut workers = Vec::with_capacity(n);
     for handle in handles {

@@ -38,8 +38,8 @@ use tokio::runtime::Runtime;
 
 use super::switchboard::check_count;
 use super::{
-    Batch, Client, Hold, Load, Multi, RAW_H2, Result, batch, held_deadline, held_request, paced,
-    request, stream_request,
+    Batch, Client, Hold, Load, Mark, Multi, RAW_H2, Result, batch, held_deadline, held_request,
+    paced, request, stream_request,
 };
 
 /// Per-stream HTTP/2 receive window (switchboard's default).
@@ -247,7 +247,7 @@ impl Raw {
             }
         });
         self.runtime.block_on(async {
-            let start = Instant::now();
+            let start = Mark::now();
             batch(start, join_all(workers).await)
         })
     }

@@ -33,7 +33,7 @@ use switchboard_tests::echo::{EchoRequest, EchoResponse, StreamRequest};
 use switchboard_tests::{ECHO_SERVER_STREAM_PATH, ECHO_UNARY_PATH};
 
 use super::{
-    Batch, Client, Hold, Load, Multi, Result, SWITCHBOARD_BLOCK_ON, SWITCHBOARD_BLOCKING,
+    Batch, Client, Hold, Load, Mark, Multi, Result, SWITCHBOARD_BLOCK_ON, SWITCHBOARD_BLOCKING,
     SWITCHBOARD_TOKIO, batch, held_deadline, held_request, paced, request, spawned, stream_request,
 };
 
@@ -155,7 +155,7 @@ fn blocking_threads(channel: &Channel, load: Load) -> Result<Batch> {
             })
             .collect();
         barrier.wait();
-        let start = Instant::now();
+        let start = Mark::now();
         let results = workers
             .into_iter()
             .map(|w| w.join().unwrap_or_else(|_| Err("worker panicked".into())))
@@ -285,7 +285,7 @@ pub fn block_on(url: &str) -> Result<Client> {
 /// `load.in_flight` futures joined under `futures::executor::block_on`,
 /// each looping async calls on `channel`.
 fn joined(channel: &Channel, load: Load) -> Result<Batch> {
-    let start = Instant::now();
+    let start = Mark::now();
     let workers = (0..load.in_flight).map(|_| async_calls(channel.clone(), load.calls_each));
     batch(start, futures::executor::block_on(join_all(workers)))
 }

@@ -19,15 +19,20 @@ use crate::tls::ServerTls;
 
 /// A running tonic server of the `switchboard.test.Echo` service.
 ///
-/// The server runs on a tokio multi-thread runtime (2 workers) owned by this
-/// handle, so it can be used from plain `#[test]` functions as well as from
-/// async tests. Dropping the handle stops the server like [`TonicServer::kill`].
+/// The server runs on a tokio multi-thread runtime (2 workers, unless
+/// started with [`TonicServer::start_with_workers`]) owned by this handle,
+/// so it can be used from plain `#[test]` functions as well as from async
+/// tests. Dropping the handle stops the server like [`TonicServer::kill`].
 #[derive(Debug)]
 pub struct TonicServer {
     runtime: PeerRuntime,
     endpoint: Endpoint,
     counters: Counters,
 }
+
+/// Worker threads of a [`TonicServer`]'s runtime, unless
+/// [`TonicServer::start_with_workers`] says otherwise.
+const WORKERS: usize = 2;
 
 /// Settings of a [`TonicServer`], for [`TonicServer::start_with`]. The
 /// default is what [`TonicServer::start`] uses: tonic's defaults.
@@ -63,8 +68,22 @@ impl TonicServer {
     /// # Panics
     /// If the socket cannot be bound or the runtime cannot be built.
     pub fn start_with(options: ServerOptions) -> TonicServer {
-        Self::bind(SocketAddr::from(([127, 0, 0, 1], 0)), &options, None)
-            .expect("bind the tonic peer to 127.0.0.1:0")
+        Self::start_with_workers(options, WORKERS)
+    }
+
+    /// Like [`TonicServer::start_with`], on a runtime of `workers` worker
+    /// threads instead of 2 (the benchmark compares server settings).
+    ///
+    /// # Panics
+    /// If the socket cannot be bound or the runtime cannot be built.
+    pub fn start_with_workers(options: ServerOptions, workers: usize) -> TonicServer {
+        Self::bind(
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            &options,
+            None,
+            workers,
+        )
+        .expect("bind the tonic peer to 127.0.0.1:0")
     }
 
     /// Like [`TonicServer::start`], serving TLS (ALPN `h2`) with `tls`;
@@ -76,7 +95,7 @@ impl TonicServer {
     /// refuses the TLS settings.
     pub fn start_tls(tls: ServerTls) -> TonicServer {
         let addr = SocketAddr::from(([127, 0, 0, 1], 0));
-        Self::bind(addr, &ServerOptions::default(), Some(&tls))
+        Self::bind(addr, &ServerOptions::default(), Some(&tls), WORKERS)
             .expect("bind the TLS tonic peer to 127.0.0.1:0")
     }
 
@@ -84,18 +103,19 @@ impl TonicServer {
     ///
     /// Returns once the socket is listening, or the error of binding it.
     pub fn start_on(addr: SocketAddr) -> io::Result<TonicServer> {
-        Self::bind(addr, &ServerOptions::default(), None)
+        Self::bind(addr, &ServerOptions::default(), None, WORKERS)
     }
 
     fn bind(
         addr: SocketAddr,
         options: &ServerOptions,
         tls: Option<&ServerTls>,
+        workers: usize,
     ) -> io::Result<TonicServer> {
         let listener = TcpListener::bind(addr)?;
         listener.set_nonblocking(true)?;
         let local_addr = listener.local_addr()?;
-        let runtime = new_runtime()?;
+        let runtime = PeerRuntime::new("tonic-peer", workers)?;
         let listener = {
             let _enter = runtime.handle().enter();
             tokio::net::TcpListener::from_std(listener)?
@@ -140,7 +160,8 @@ impl TonicServer {
         listener
             .set_nonblocking(true)
             .expect("make the Unix listener non-blocking");
-        let runtime = new_runtime().expect("build the tonic peer's runtime");
+        let runtime =
+            PeerRuntime::new("tonic-peer", WORKERS).expect("build the tonic peer's runtime");
         let listener = {
             let _enter = runtime.handle().enter();
             tokio::net::UnixListener::from_std(listener).expect("register the Unix listener")
@@ -287,10 +308,6 @@ pub fn free_port() -> SocketAddr {
     listener
         .local_addr()
         .expect("local address of a bound listener")
-}
-
-fn new_runtime() -> io::Result<PeerRuntime> {
-    PeerRuntime::new("tonic-peer", 2)
 }
 
 fn router(counters: &Counters, options: &ServerOptions) -> Router {
