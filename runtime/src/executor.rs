@@ -5,7 +5,10 @@
 //! and the thread that waits for the call drains and runs them: a blocking
 //! caller parks in [`ThreadlessExecutor::wait_and_drain`], a future drains in
 //! `poll` through [`ThreadlessExecutor::poll_drain`], its waiter being a
-//! [`Waker`]. One type, two waiters.
+//! [`Waker`]. One type, two waiters. A completion queue is one executor
+//! shared by many calls: its `next` parks in
+//! [`ThreadlessExecutor::wait_and_drain_until`], one thread at a time (the
+//! queue picks which; the executor still has one waiter).
 //!
 //! Invariants (rules 1 and 2):
 //! - No lost wake-up. [`execute`](ThreadlessExecutor::execute) pushes the task
@@ -25,8 +28,9 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::task::{Context, Poll, Waker};
+use std::time::Instant;
 
-use crate::sync::{Arc, Condvar, Mutex, lock, wait};
+use crate::sync::{Arc, Condvar, Mutex, lock, wait, wait_timeout};
 
 /// A unit of work for the caller's thread.
 pub type Task = Box<dyn FnOnce() + Send + 'static>;
@@ -100,6 +104,30 @@ impl ThreadlessExecutor {
             while state.queue.is_empty() {
                 state.thread_parked = true;
                 state = wait(&self.shared.parked, state);
+                state.thread_parked = false;
+            }
+            take_queue(&mut state)
+        };
+        self.run_all(tasks)
+    }
+
+    /// Like [`wait_and_drain`](Self::wait_and_drain), but gives up at
+    /// `deadline`: returns 0, having run nothing, if no task came by then.
+    ///
+    /// The same single waiter as `wait_and_drain` (the parked thread is the
+    /// one [`execute`](Self::execute) wakes, and the one
+    /// `execute_if_parked` hands reads to); callers sharing an executor
+    /// must let one thread wait at a time.
+    pub fn wait_and_drain_until(&self, deadline: Instant) -> usize {
+        let tasks = {
+            let mut state = lock(&self.shared.state);
+            while state.queue.is_empty() {
+                let now = Instant::now();
+                if now >= deadline {
+                    return 0;
+                }
+                state.thread_parked = true;
+                state = wait_timeout(&self.shared.parked, state, deadline - now);
                 state.thread_parked = false;
             }
             take_queue(&mut state)
@@ -269,6 +297,21 @@ mod tests {
         assert_eq!(futures::executor::block_on(fut), 1);
         sender.join().unwrap();
         assert_eq!(ran.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn wait_until_gives_up_at_the_deadline_or_runs_what_came() {
+        let exec = ThreadlessExecutor::new();
+        let soon = Instant::now() + Duration::from_millis(20);
+        assert_eq!(exec.wait_and_drain_until(soon), 0, "nothing came");
+        assert!(Instant::now() >= soon);
+        let producer = {
+            let exec = exec.clone();
+            std::thread::spawn(move || exec.execute(Box::new(|| {})))
+        };
+        let far = Instant::now() + Duration::from_secs(60);
+        assert_eq!(exec.wait_and_drain_until(far), 1);
+        producer.join().unwrap();
     }
 
     #[test]

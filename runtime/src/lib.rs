@@ -14,6 +14,8 @@
 //! - [`blocking_unary_call`](stub::blocking_unary_call) blocks the calling
 //!   thread; [`future_unary_call`](stub::future_unary_call) returns a future
 //!   that runs on any executor. Neither needs the caller to be inside tokio.
+//! - [`CompletionQueue`] drives many calls, of all four kinds, from plain
+//!   threads: gRPC's completion queue, with typed events.
 //! - Every failure reaches the caller as a [`Status`].
 //!
 //! A hand-written unary call (generated stubs do the same for you):
@@ -50,6 +52,7 @@ pub mod codec;
 #[doc(hidden)]
 #[path = "codegen_support.rs"]
 pub mod codegen;
+pub mod completion_queue;
 pub mod compression;
 pub mod deadline;
 pub mod executor;
@@ -73,6 +76,7 @@ mod wire;
 
 pub use channel::{Channel, ChannelBuilder, ConnectivityState};
 pub use codec::{Codec, ProstCodec};
+pub use completion_queue::CompletionQueue;
 pub use deadline::Deadline;
 pub use metadata::{Metadata, MetadataError};
 pub use method::{MethodDescriptor, MethodKind};

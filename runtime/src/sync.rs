@@ -59,3 +59,17 @@ pub(crate) fn wait<'a, T>(condvar: &Condvar, guard: MutexGuard<'a, T>) -> MutexG
         .wait(guard)
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
+
+/// Waits on `condvar` for at most `timeout`, ignoring poisoning like
+/// [`lock`]. The caller re-checks its condition and the clock: a return says
+/// nothing about why it woke. (Under loom it never times out.)
+pub(crate) fn wait_timeout<'a, T>(
+    condvar: &Condvar,
+    guard: MutexGuard<'a, T>,
+    timeout: std::time::Duration,
+) -> MutexGuard<'a, T> {
+    match condvar.wait_timeout(guard, timeout) {
+        Ok((guard, _)) => guard,
+        Err(poisoned) => poisoned.into_inner().0,
+    }
+}

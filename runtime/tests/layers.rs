@@ -41,7 +41,14 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("channel", &["channel"]),
     (
         "stub",
-        &["stub", "codegen", "codegen_support", "prelude", "fuzzing"],
+        &[
+            "stub",
+            "completion_queue",
+            "codegen",
+            "codegen_support",
+            "prelude",
+            "fuzzing",
+        ],
     ),
 ];
 

@@ -1,9 +1,9 @@
 //! Model checks (loom) of the hand-written concurrency every call relies
 //! on: `ThreadlessExecutor`, `DelayedClientCall`, the h2 call's reader slot
-//! (`ReaderSlot`), a `UnaryFuture` dropped while its completion arrives, and
+//! (`ReaderSlot`), a `UnaryFuture` dropped while its completion arrives,
 //! the blocking bidi sender parked for flow control (`wait_ready_parked`),
-//! and the poller role's hand-off between the I/O thread and callers
-//! (`Handoff`).
+//! the completion queue's threads taking turns in `next`, and the poller
+//! role's hand-off between the I/O thread and callers (`Handoff`).
 //! Each model names the bug it guards against.
 //!
 //! Built only with `RUSTFLAGS="--cfg switchboard_loom"`, which swaps the
@@ -21,6 +21,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
 
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use loom::sync::{Arc, Mutex};
@@ -28,10 +29,11 @@ use loom::thread;
 
 use switchboard::call::reader_slot::ReaderSlot;
 use switchboard::call::{ClientCall, DelayedClientCall, Listener};
+use switchboard::completion_queue::Next;
 use switchboard::executor::{Task, ThreadlessExecutor};
 use switchboard::handoff::Handoff;
 use switchboard::stub::{UnaryFuture, wait_ready_parked};
-use switchboard::{Code, Metadata, Status};
+use switchboard::{Code, CompletionQueue, Deadline, Metadata, Status};
 
 fn model(f: impl Fn() + Sync + Send + 'static) {
     let mut builder = loom::model::Builder::new();
@@ -666,5 +668,47 @@ fn the_io_thread_takes_the_role_back_when_the_last_caller_leaves() {
         for caller in callers {
             caller.join().unwrap();
         }
+    });
+}
+
+/// Takes events from `cq` until it reports `Shutdown`.
+fn take_until_shutdown(cq: &CompletionQueue<u32>) -> Vec<u32> {
+    let mut got = Vec::new();
+    loop {
+        match cq.next(Deadline::after(Duration::from_secs(3600))) {
+            Next::Event(event) => got.push(event),
+            Next::Shutdown => return got,
+            Next::Timeout => panic!("no timeout under loom"),
+        }
+    }
+}
+
+/// Guards the completion queue's turn-taking (one executor, one waiter,
+/// several threads in `next`): two threads wait in `next` while a third
+/// completes an operation and shuts the queue down. Each event goes to
+/// exactly one of them, and both hear `Shutdown`: a wake-up lost between
+/// the turn's holder (parked in the executor) and the others (on the
+/// queue's condvar) shows up as a loom deadlock.
+#[test]
+fn completion_queue_gives_each_event_to_one_of_two_waiters() {
+    model(|| {
+        let cq = Arc::new(CompletionQueue::<u32>::new());
+        assert!(cq.post(|| 1));
+        let producer = {
+            let cq = cq.clone();
+            thread::spawn(move || {
+                assert!(cq.post(|| 2));
+                cq.shutdown();
+            })
+        };
+        let other = {
+            let cq = cq.clone();
+            thread::spawn(move || take_until_shutdown(&cq))
+        };
+        let mut got = take_until_shutdown(&cq);
+        got.extend(other.join().unwrap());
+        producer.join().unwrap();
+        got.sort_unstable();
+        assert_eq!(got, [1, 2]);
     });
 }

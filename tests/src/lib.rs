@@ -26,7 +26,8 @@
 //! are: `unary`, `streaming`, `metadata`, `status`, `framing`,
 //! `compression`, `flow_control` (and `flow_control_memory`, alone in its
 //! process), `concurrency`, `deadlines`, `cancellation`, `reset`, `goaway`,
-//! `connectivity`, `watch`, `keepalive`, `tls` and `api`; `hardening` holds
+//! `connectivity`, `watch`, `keepalive`, `tls`, `api` and `completion_queue`
+//! (many calls driven through one queue); `hardening` holds
 //! the issue-10 regressions, `every_call_ends` the deadline property test,
 //! `loom_models` the runtime's model checks. Tests wait on signals (the peer's counters and hold gate,
 //! the mock's log, a listener's record), never on a fixed sleep.

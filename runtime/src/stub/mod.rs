@@ -16,6 +16,10 @@
 //! interceptors first (a refusal becomes the call's status), and reports
 //! every failure as a [`Status`](crate::Status).
 //!
+//! To drive many calls from plain threads without async, start them on a
+//! [`CompletionQueue`](crate::CompletionQueue) instead (with the same
+//! method descriptors).
+//!
 //! Generated stubs implement the [`Stub`] trait, which owns their call
 //! options (`with_deadline_after`, `with_wait_for_ready`, …), and call one
 //! helper per method.
