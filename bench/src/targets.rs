@@ -2,7 +2,7 @@
 //! throughput; issue 14 for placement, server settings, client cost and the
 //! completion queue), each judged met or missed from the medians of this
 //! run, or "not measured" when `--only` / `--scenario` / `--placement` left
-//! out a figure it needs, or its client is not built yet (never met).
+//! out a figure it needs (never met).
 //!
 //! Each target names its subject: the blocking client for figures of one
 //! call in flight (tonic's baseline there is its documented blocking

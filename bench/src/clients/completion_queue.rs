@@ -1,51 +1,121 @@
-//! The switchboard completion-queue client (issue 14): NOT BUILT YET.
+//! The switchboard completion-queue client (issue 14): every call driven
+//! from the calling thread through one `CompletionQueue`, as gRPC Python's
+//! `_spin` loop does; while it waits in `next`, that thread also drives the
+//! channel's I/O (the shared default runtime).
 //!
-//! switchboard's `CompletionQueue` API is being written on another branch
-//! and is not in this tree. Until it is merged, [`completion_queue_client`]
-//! returns [`Skip`]`("not built yet")`: every table lists the client with
-//! that instead of figures, and the target "≥ 1.5× tonic through the
-//! completion queue on one thread" stays "not measured", never met. No
-//! figure here is faked.
+//! - latency: one `cq.unary` at a time, then `cq.next`;
+//! - throughput (and multi-connection): `load.in_flight` unary calls kept
+//!   in flight from ONE thread, each completion starting the slot's next
+//!   call;
+//! - server stream: one `read` at a time through the queue;
+//! - the held-calls (RSS) scenario is not run through the queue.
 
-use super::{Client, Result, Skip};
+use std::time::{Duration, Instant};
 
-/// What the tables say in this client's rows until it is built.
-pub const NOT_BUILT: &str = "not built yet";
+use switchboard::completion_queue::Next;
+use switchboard::{CallOptions, Channel, CompletionQueue, Deadline, Status};
+use switchboard_tests::echo::EchoResponse;
 
-/// The completion-queue client, connected to `url`. Not built yet; see the
-/// module docs and the comment inside for what it must do.
+use super::switchboard::{MultiChannels, SERVER_STREAM, UNARY};
+use super::{
+    Batch, Client, Load, Mark, Multi, Result, SWITCHBOARD_CQ, Skip, batch, request, stream_request,
+};
+
+/// How long `next` may wait for one completion before the run fails.
+const WAIT: Duration = Duration::from_secs(30);
+
+/// The completion-queue client, connected to `url`.
 pub fn completion_queue_client(url: &str) -> Result<Client> {
-    // FILL IN after the `CompletionQueue` merge (issue 14), replacing the
-    // `Err` below. Return a `Client` named `SWITCHBOARD_CQ`, on one default
-    // `Channel::builder(url).build()?`, with the `UNARY` descriptor of
-    // `switchboard.rs` and `request()` as every other client:
-    //
-    // - `throughput` (the scenario the issue is about): keep
-    //   `load.in_flight` (64) unary calls in flight from ONE thread, the
-    //   calling one, with no runtime and no helper threads of the bench's:
-    //   1. build the `CompletionQueue`, and a `Vec` of `load.in_flight`
-    //      slots (calls made so far, start `Instant` of the current call);
-    //   2. `let start = Mark::now();` (after setup, so the CPU time and
-    //      context-switch columns count only the calls);
-    //   3. start one call per slot with `cq.unary(&channel, &UNARY,
-    //      &options, request(), tag)`, the tag being the slot's index;
-    //   4. loop on `cq.next(deadline)` (deadline e.g. now + 30 s; a timeout
-    //      is an error): for each completion, fail on an error result, push
-    //      the call's latency into its slot's list, and if that slot has
-    //      made fewer than `load.calls_each` calls, start its next call with
-    //      the same tag; stop when every slot's calls have completed;
-    //   5. return `batch(start, per_slot_latencies)` (one `Ok(Vec)` per
-    //      slot).
-    // - `unary`: the same with one call in flight (`cq.unary`, then
-    //   `cq.next`), passing each latency to `each`.
-    // - `multi`: `throughput`'s loop over `multi_connection_channel(url, n)`
-    //   (from `switchboard.rs`), one channel per `n`, kept (see
-    //   `MultiChannels` there).
-    // - `server_stream`, `pending`: through the queue if it has them, else
-    //   `Err(Skip("not applicable: ...").into())`, shown in the row.
-    //
-    // The targets (`targets.rs`, `cq_rate`) then judge it against tonic on
-    // every server by themselves; nothing else needs changing.
-    let _ = url;
-    Err(Skip(NOT_BUILT).into())
+    let channel = Channel::builder(url).build()?;
+    let multi = MultiChannels::new(url);
+    let (c1, c2, c3) = (channel.clone(), channel.clone(), channel);
+    Ok(Client {
+        name: SWITCHBOARD_CQ,
+        unary: Box::new(move |n, each| {
+            let cq = CompletionQueue::<std::result::Result<EchoResponse, Status>>::new();
+            let options = CallOptions::new();
+            for _ in 0..n {
+                let start = Instant::now();
+                let _call = cq.unary(&c1, &UNARY, &options, request(), |r| r)?;
+                match cq.next(Deadline::after(WAIT)) {
+                    Next::Event(result) => drop(result?),
+                    other => return Err(unexpected(&other).into()),
+                }
+                each(start.elapsed());
+            }
+            Ok(())
+        }),
+        throughput: Box::new(move |load| spin(&c2, load)),
+        multi: Multi {
+            setting: |n| format!("one CompletionQueue over multi_connection_channel(url, {n})"),
+            run: Box::new(move |n, load| spin(&multi.get(n)?, load)),
+        },
+        server_stream: Box::new(move |n| {
+            let cq = CompletionQueue::<std::result::Result<Option<EchoResponse>, Status>>::new();
+            let start = Instant::now();
+            let stream =
+                cq.server_streaming(&c3, &SERVER_STREAM, &CallOptions::new(), stream_request(n))?;
+            stream.read(|r| r);
+            let mut count = 0u32;
+            loop {
+                match cq.next(Deadline::after(WAIT)) {
+                    Next::Event(Ok(Some(_))) => {
+                        count += 1;
+                        stream.read(|r| r);
+                    }
+                    Next::Event(Ok(None)) => break,
+                    Next::Event(Err(status)) => return Err(status.into()),
+                    other => return Err(unexpected(&other).into()),
+                }
+            }
+            super::switchboard::check_count(count, n)?;
+            Ok(f64::from(n) / start.elapsed().as_secs_f64())
+        }),
+        pending: Box::new(|_| {
+            Err(Skip("not applicable: the RSS scenario holds calls per thread").into())
+        }),
+    })
+}
+
+/// What a `next` that should have given an event gave instead.
+fn unexpected<E>(next: &Next<E>) -> &'static str {
+    match next {
+        Next::Event(_) => "an event",
+        Next::Timeout => "the completion queue timed out",
+        Next::Shutdown => "the completion queue shut down",
+    }
+}
+
+/// `load.in_flight` unary calls kept in flight from this one thread.
+fn spin(channel: &Channel, load: Load) -> Result<Batch> {
+    type Event = (usize, std::result::Result<EchoResponse, Status>);
+    let cq = CompletionQueue::<Event>::new();
+    let options = CallOptions::new();
+    let slots = load.in_flight;
+    let mut started = vec![Instant::now(); slots];
+    let mut latencies: Vec<Vec<Duration>> = (0..slots)
+        .map(|_| Vec::with_capacity(load.calls_each))
+        .collect();
+    let start = Mark::now();
+    for (slot, at) in started.iter_mut().enumerate() {
+        *at = Instant::now();
+        let _call = cq.unary(channel, &UNARY, &options, request(), move |r| (slot, r))?;
+    }
+    let mut remaining = slots * load.calls_each;
+    while remaining > 0 {
+        match cq.next(Deadline::after(WAIT)) {
+            Next::Event((slot, result)) => {
+                result?;
+                latencies[slot].push(started[slot].elapsed());
+                remaining -= 1;
+                if latencies[slot].len() < load.calls_each {
+                    started[slot] = Instant::now();
+                    let _call =
+                        cq.unary(channel, &UNARY, &options, request(), move |r| (slot, r))?;
+                }
+            }
+            other => return Err(unexpected(&other).into()),
+        }
+    }
+    batch(start, latencies.into_iter().map(Ok).collect())
 }

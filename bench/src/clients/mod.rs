@@ -11,9 +11,7 @@
 //! - [`raw_h2`]: the floor, hand-framed gRPC on one h2 connection driven on
 //!   the calling thread.
 //! - [`completion_queue`]: switchboard's completion queue, 64 calls in
-//!   flight from one thread. Not built yet (the API is on another branch):
-//!   its constructor returns [`Skip`], so the tables list it as not built
-//!   and no target counts it.
+//!   flight from one thread, which also drives the I/O while it waits.
 //!
 //! A client may return [`Skip`] from its constructor or from any scenario
 //! it does not run; the tables show the reason in its row instead of
@@ -59,7 +57,7 @@ pub const SWITCHBOARD_TOKIO: &str = "switchboard async (tokio)";
 /// Name of the switchboard async client under `block_on`.
 pub const SWITCHBOARD_BLOCK_ON: &str = "switchboard async (block_on)";
 
-/// Name of the switchboard completion-queue client (not built yet).
+/// Name of the switchboard completion-queue client.
 pub const SWITCHBOARD_CQ: &str = "switchboard completion queue";
 
 /// Builds one client connected to a server URL.

@@ -37,13 +37,14 @@ use super::{
     SWITCHBOARD_TOKIO, batch, held_deadline, held_request, paced, request, spawned, stream_request,
 };
 
-const UNARY: MethodDescriptor<EchoRequest, EchoResponse> =
+pub(crate) const UNARY: MethodDescriptor<EchoRequest, EchoResponse> =
     MethodDescriptor::new(ECHO_UNARY_PATH, MethodKind::Unary, ProstCodec);
-const SERVER_STREAM: MethodDescriptor<StreamRequest, EchoResponse> = MethodDescriptor::new(
-    ECHO_SERVER_STREAM_PATH,
-    MethodKind::ServerStreaming,
-    ProstCodec,
-);
+pub(crate) const SERVER_STREAM: MethodDescriptor<StreamRequest, EchoResponse> =
+    MethodDescriptor::new(
+        ECHO_SERVER_STREAM_PATH,
+        MethodKind::ServerStreaming,
+        ProstCodec,
+    );
 
 /// switchboard's multi-connection setting: one [`Channel`] to `url` that
 /// opens `connections` connections to each address and spreads calls over
@@ -63,13 +64,13 @@ pub fn multi_connection_channel(url: &str, connections: usize) -> Result<Channel
 
 /// The channels of one client's multi-connection runs, by number of
 /// connections, each built on its first run.
-struct MultiChannels {
+pub(crate) struct MultiChannels {
     url: String,
     built: RefCell<BTreeMap<usize, Channel>>,
 }
 
 impl MultiChannels {
-    fn new(url: &str) -> MultiChannels {
+    pub(crate) fn new(url: &str) -> MultiChannels {
         MultiChannels {
             url: url.to_string(),
             built: RefCell::default(),
@@ -77,7 +78,7 @@ impl MultiChannels {
     }
 
     /// The channel with `n` connections.
-    fn get(&self, n: usize) -> Result<Channel> {
+    pub(crate) fn get(&self, n: usize) -> Result<Channel> {
         if let Some(channel) = self.built.borrow().get(&n) {
             return Ok(channel.clone());
         }

@@ -65,12 +65,21 @@ impl<E: 'static> Core<E> {
     /// shared executor until a task comes or `deadline` passes, and runs
     /// the tasks here (decoding, listener callbacks, operations).
     ///
-    /// Caller-driven I/O plugs in here: today the channel's I/O thread
-    /// reads the sockets and a parked waiter is handed its calls' reads
-    /// (`execute_if_parked`); then, the thread whose turn it is will take
-    /// the connections' poller role while it waits, instead of parking.
+    /// The thread whose turn it is takes the poller role of the shared
+    /// default runtime while it waits (`rt::drive`): it reads the sockets
+    /// and runs the connections itself, so the calls on the queue need no
+    /// hop to the I/O thread. Inside a tokio runtime (where it cannot), it
+    /// parks instead, and the channel's I/O thread reads.
     fn wait(&self, deadline: Deadline) {
-        self.executor.wait_and_drain_until(deadline.instant());
+        let until = tokio::time::Instant::from_std(deadline.instant());
+        let executor = &self.executor;
+        let driven = crate::rt::drive(async {
+            let drained = std::future::poll_fn(|cx| executor.poll_drain(cx));
+            let _ = tokio::time::timeout_at(until, drained).await;
+        });
+        if driven.is_err() {
+            self.executor.wait_and_drain_until(deadline.instant());
+        }
     }
 }
 
