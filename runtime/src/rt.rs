@@ -84,9 +84,12 @@ pub(crate) fn default_handle() -> Result<tokio::runtime::Handle, Status> {
 
 /// Runs `future` to completion on this thread, driving the default runtime
 /// while it waits (the poller role), or gives it back if this thread cannot:
-/// it is inside a tokio runtime already, or the default runtime failed.
+/// it is inside a tokio runtime already, the default runtime failed, or it
+/// runs under loom.
 pub(crate) fn drive<F: Future>(future: F) -> Result<F::Output, F> {
-    if tokio::runtime::Handle::try_current().is_ok() {
+    // Loom models run the waiting code on loom's threads, which must never
+    // block in a real runtime: they take the parking path.
+    if cfg!(switchboard_loom) || tokio::runtime::Handle::try_current().is_ok() {
         return Err(future);
     }
     let Ok(driver) = driver() else {
