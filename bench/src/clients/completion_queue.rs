@@ -7,8 +7,10 @@
 //! - throughput (and multi-connection): `load.in_flight` unary calls kept
 //!   in flight from ONE thread, each completion starting the slot's next
 //!   call;
-//! - server stream: one `read` at a time through the queue;
-//! - the held-calls (RSS) scenario is not run through the queue.
+//! - server stream: one `read` at a time through the queue (a round trip
+//!   through the queue per message: the queue is not the way to stream);
+//! - held calls (RSS): started in paced batches, then all taken from the
+//!   queue.
 
 use std::time::{Duration, Instant};
 
@@ -18,7 +20,8 @@ use switchboard_tests::echo::EchoResponse;
 
 use super::switchboard::{MultiChannels, SERVER_STREAM, UNARY};
 use super::{
-    Batch, Client, Load, Mark, Multi, Result, SWITCHBOARD_CQ, Skip, batch, request, stream_request,
+    Batch, Client, Load, Mark, Multi, Result, SWITCHBOARD_CQ, batch, held_deadline, held_request,
+    request, stream_request,
 };
 
 /// How long `next` may wait for one completion before the run fails.
@@ -28,7 +31,7 @@ const WAIT: Duration = Duration::from_secs(30);
 pub fn completion_queue_client(url: &str) -> Result<Client> {
     let channel = Channel::builder(url).build()?;
     let multi = MultiChannels::new(url);
-    let (c1, c2, c3) = (channel.clone(), channel.clone(), channel);
+    let (c1, c2, c3, c4) = (channel.clone(), channel.clone(), channel.clone(), channel);
     Ok(Client {
         name: SWITCHBOARD_CQ,
         unary: Box::new(move |n, each| {
@@ -71,8 +74,26 @@ pub fn completion_queue_client(url: &str) -> Result<Client> {
             super::switchboard::check_count(count, n)?;
             Ok(f64::from(n) / start.elapsed().as_secs_f64())
         }),
-        pending: Box::new(|_| {
-            Err(Skip("not applicable: the RSS scenario holds calls per thread").into())
+        pending: Box::new(move |hold| {
+            let cq = CompletionQueue::<std::result::Result<EchoResponse, Status>>::new();
+            let options = CallOptions::new().with_deadline_after(held_deadline(hold.sleep_ms));
+            let mut batches = hold.batches().peekable();
+            while let Some(n) = batches.next() {
+                for _ in 0..n {
+                    let _call =
+                        cq.unary(&c4, &UNARY, &options, held_request(hold.sleep_ms), |r| r)?;
+                }
+                if batches.peek().is_some() {
+                    std::thread::sleep(hold.gap);
+                }
+            }
+            for _ in 0..hold.calls {
+                match cq.next(Deadline::after(held_deadline(hold.sleep_ms))) {
+                    Next::Event(result) => drop(result?),
+                    other => return Err(unexpected(&other).into()),
+                }
+            }
+            Ok(())
         }),
     })
 }
