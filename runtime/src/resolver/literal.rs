@@ -80,51 +80,41 @@ fn first_address(list: Result<Vec<Address>, String>, target: &ResolverTarget) ->
     }
 }
 
-/// `ipv4:addr[:port][,addr[:port]...]`: these IPv4 addresses (port 443
-/// when none is written).
-pub(super) struct Ipv4ResolverBuilder;
-
-impl ResolverBuilder for Ipv4ResolverBuilder {
-    fn scheme(&self) -> &str {
-        "ipv4"
-    }
-
-    fn default_authority(&self, target: &ResolverTarget) -> String {
-        first_address(ip_list(target.endpoint(), ipv4), target)
-    }
-
-    fn validate(&self, target: &ResolverTarget) -> Result<(), String> {
-        no_authority(target)?;
-        ip_list(target.endpoint(), ipv4).map(|_| ())
-    }
-
-    fn build(
-        &self,
-        target: &ResolverTarget,
-        sink: ResolverSink,
-        _context: &ResolverContext,
-    ) -> Box<dyn Resolver> {
-        push(&sink, target, ip_list(target.endpoint(), ipv4));
-        Box::new(Done)
-    }
+/// `ipv4:addr[:port][,addr[:port]...]` ([`IpResolverBuilder::IPV4`]) or
+/// `ipv6:addr` / `ipv6:[addr]:port[,...]` ([`IpResolverBuilder::IPV6`]):
+/// these addresses (port 443 when none is written).
+pub(super) struct IpResolverBuilder {
+    scheme: &'static str,
+    /// Parses one item of the list.
+    parse: fn(&str) -> Result<SocketAddr, String>,
 }
 
-/// `ipv6:addr` or `ipv6:[addr]:port[,...]`: these IPv6 addresses (port
-/// 443 when none is written).
-pub(super) struct Ipv6ResolverBuilder;
+impl IpResolverBuilder {
+    /// `ipv4:`.
+    pub(super) const IPV4: IpResolverBuilder = IpResolverBuilder {
+        scheme: "ipv4",
+        parse: ipv4,
+    };
 
-impl ResolverBuilder for Ipv6ResolverBuilder {
+    /// `ipv6:`.
+    pub(super) const IPV6: IpResolverBuilder = IpResolverBuilder {
+        scheme: "ipv6",
+        parse: ipv6,
+    };
+}
+
+impl ResolverBuilder for IpResolverBuilder {
     fn scheme(&self) -> &str {
-        "ipv6"
+        self.scheme
     }
 
     fn default_authority(&self, target: &ResolverTarget) -> String {
-        first_address(ip_list(target.endpoint(), ipv6), target)
+        first_address(ip_list(target.endpoint(), self.parse), target)
     }
 
     fn validate(&self, target: &ResolverTarget) -> Result<(), String> {
         no_authority(target)?;
-        ip_list(target.endpoint(), ipv6).map(|_| ())
+        ip_list(target.endpoint(), self.parse).map(|_| ())
     }
 
     fn build(
@@ -133,7 +123,7 @@ impl ResolverBuilder for Ipv6ResolverBuilder {
         sink: ResolverSink,
         _context: &ResolverContext,
     ) -> Box<dyn Resolver> {
-        push(&sink, target, ip_list(target.endpoint(), ipv6));
+        push(&sink, target, ip_list(target.endpoint(), self.parse));
         Box::new(Done)
     }
 }
@@ -249,10 +239,10 @@ mod tests {
     #[test]
     fn ipv4_lists_in_order_with_default_port() {
         assert_eq!(
-            addresses(&Ipv4ResolverBuilder, "10.0.0.2:80,10.0.0.1"),
+            addresses(&IpResolverBuilder::IPV4, "10.0.0.2:80,10.0.0.1"),
             ["10.0.0.2:80", "10.0.0.1:443"]
         );
-        let b = Ipv4ResolverBuilder;
+        let b = IpResolverBuilder::IPV4;
         assert_eq!(
             b.default_authority(&target(&b, "", "10.0.0.2:80,10.0.0.1")),
             "10.0.0.2:80"
@@ -282,10 +272,10 @@ mod tests {
     #[test]
     fn ipv6_bare_or_bracketed() {
         assert_eq!(
-            addresses(&Ipv6ResolverBuilder, "::1,[fe80::1]:7"),
+            addresses(&IpResolverBuilder::IPV6, "::1,[fe80::1]:7"),
             ["[::1]:443", "[fe80::1]:7"]
         );
-        let b = Ipv6ResolverBuilder;
+        let b = IpResolverBuilder::IPV6;
         assert_eq!(b.default_authority(&target(&b, "", "[::1]:9")), "[::1]:9");
         for bad in ["", "127.0.0.1", "[::1", "[::1]:x", "::1:z:"] {
             assert!(b.validate(&target(&b, "", bad)).is_err(), "{bad}");

@@ -16,9 +16,7 @@ use std::sync::Arc;
 
 use super::dns::DnsResolverBuilder;
 use super::host_port::{join_host_port, split_host_port};
-use super::literal::{
-    Ipv4ResolverBuilder, Ipv6ResolverBuilder, UnixAbstractResolverBuilder, UnixResolverBuilder,
-};
+use super::literal::{IpResolverBuilder, UnixAbstractResolverBuilder, UnixResolverBuilder};
 use super::{ResolverBuilder, ResolverTarget};
 
 /// The resolvers a channel can use, by URI scheme.
@@ -75,8 +73,8 @@ impl Default for ResolverRegistry {
         let mut registry = ResolverRegistry::empty();
         registry
             .register(DnsResolverBuilder::default())
-            .register(Ipv4ResolverBuilder)
-            .register(Ipv6ResolverBuilder)
+            .register(IpResolverBuilder::IPV4)
+            .register(IpResolverBuilder::IPV6)
             .register(UnixResolverBuilder)
             .register(UnixAbstractResolverBuilder);
         registry
