@@ -11,10 +11,10 @@
 //! The queue is one [`ThreadlessExecutor`](crate::executor::ThreadlessExecutor)
 //! shared by its calls: the per-call executor of the blocking stubs, grown.
 //! The thread waiting in `next` runs the calls' listener callbacks and
-//! operations (decoding included) and is handed their reads while it is
-//! parked; the channel's I/O thread runs the connections. (That thread
-//! will later drive the sockets itself, as gRPC's does: the one wait is
-//! `Core::wait` in `next.rs`.)
+//! operations (decoding included), and, for channels on the shared default
+//! runtime, drives the sockets itself while it waits, as gRPC's
+//! `grpc_completion_queue_next` does (the one wait is `Core::wait` in
+//! `next.rs`, through `rt::drive`).
 //!
 //! Promises:
 //! - Every operation the queue accepts produces exactly one event, at the
