@@ -128,13 +128,37 @@ impl ResolverBuilder for IpResolverBuilder {
     }
 }
 
-/// `unix:path` or `unix://abs_path`: the Unix socket at that path
-/// (`:authority` `localhost`).
-pub(super) struct UnixResolverBuilder;
+/// `unix:path` or `unix://abs_path` ([`UnixResolverBuilder::PATH`]): the
+/// Unix socket at that path; `unix-abstract:name`
+/// ([`UnixResolverBuilder::ABSTRACT`]): the Linux abstract Unix socket of
+/// that name. `:authority` `localhost`.
+pub(super) struct UnixResolverBuilder {
+    scheme: &'static str,
+    /// What the endpoint names, for the error of an empty one.
+    names: &'static str,
+    /// The address of a (non-empty) endpoint.
+    address: fn(&str) -> Address,
+}
+
+impl UnixResolverBuilder {
+    /// `unix:`.
+    pub(super) const PATH: UnixResolverBuilder = UnixResolverBuilder {
+        scheme: "unix",
+        names: "socket path",
+        address: |path| Address::Unix(PathBuf::from(path)),
+    };
+
+    /// `unix-abstract:`.
+    pub(super) const ABSTRACT: UnixResolverBuilder = UnixResolverBuilder {
+        scheme: "unix-abstract",
+        names: "socket name",
+        address: |name| Address::UnixAbstract(name.as_bytes().to_vec()),
+    };
+}
 
 impl ResolverBuilder for UnixResolverBuilder {
     fn scheme(&self) -> &str {
-        "unix"
+        self.scheme
     }
 
     fn default_authority(&self, _target: &ResolverTarget) -> String {
@@ -144,7 +168,7 @@ impl ResolverBuilder for UnixResolverBuilder {
     fn validate(&self, target: &ResolverTarget) -> Result<(), String> {
         no_authority(target)?;
         if target.endpoint().is_empty() {
-            return Err("a unix: target needs a socket path".to_owned());
+            return Err(format!("a {}: target needs a {}", self.scheme, self.names));
         }
         Ok(())
     }
@@ -155,45 +179,10 @@ impl ResolverBuilder for UnixResolverBuilder {
         sink: ResolverSink,
         _context: &ResolverContext,
     ) -> Box<dyn Resolver> {
-        let path = self
+        let address = self
             .validate(target)
-            .map(|()| vec![Address::Unix(PathBuf::from(target.endpoint()))]);
-        push(&sink, target, path);
-        Box::new(Done)
-    }
-}
-
-/// `unix-abstract:name`: the Linux abstract Unix socket of that name
-/// (`:authority` `localhost`).
-pub(super) struct UnixAbstractResolverBuilder;
-
-impl ResolverBuilder for UnixAbstractResolverBuilder {
-    fn scheme(&self) -> &str {
-        "unix-abstract"
-    }
-
-    fn default_authority(&self, _target: &ResolverTarget) -> String {
-        "localhost".to_owned()
-    }
-
-    fn validate(&self, target: &ResolverTarget) -> Result<(), String> {
-        no_authority(target)?;
-        if target.endpoint().is_empty() {
-            return Err("a unix-abstract: target needs a socket name".to_owned());
-        }
-        Ok(())
-    }
-
-    fn build(
-        &self,
-        target: &ResolverTarget,
-        sink: ResolverSink,
-        _context: &ResolverContext,
-    ) -> Box<dyn Resolver> {
-        let name = self
-            .validate(target)
-            .map(|()| vec![Address::UnixAbstract(target.endpoint().as_bytes().to_vec())]);
-        push(&sink, target, name);
+            .map(|()| vec![(self.address)(target.endpoint())]);
+        push(&sink, target, address);
         Box::new(Done)
     }
 }
@@ -284,7 +273,7 @@ mod tests {
 
     #[test]
     fn unix_paths_and_abstract_names() {
-        let b = UnixResolverBuilder;
+        let b = UnixResolverBuilder::PATH;
         let pushed = built(&b, "/tmp/s.sock").pop().unwrap().unwrap();
         assert_eq!(pushed.addresses, [Address::Unix("/tmp/s.sock".into())]);
         assert_eq!(
@@ -294,7 +283,7 @@ mod tests {
         assert!(b.validate(&target(&b, "", "")).is_err());
         assert!(built(&b, "").pop().unwrap().is_err());
 
-        let b = UnixAbstractResolverBuilder;
+        let b = UnixResolverBuilder::ABSTRACT;
         let pushed = built(&b, "my-socket").pop().unwrap().unwrap();
         assert_eq!(
             pushed.addresses,

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use super::dns::DnsResolverBuilder;
 use super::host_port::{join_host_port, split_host_port};
-use super::literal::{IpResolverBuilder, UnixAbstractResolverBuilder, UnixResolverBuilder};
+use super::literal::{IpResolverBuilder, UnixResolverBuilder};
 use super::{ResolverBuilder, ResolverTarget};
 
 /// The resolvers a channel can use, by URI scheme.
@@ -75,8 +75,8 @@ impl Default for ResolverRegistry {
             .register(DnsResolverBuilder::default())
             .register(IpResolverBuilder::IPV4)
             .register(IpResolverBuilder::IPV6)
-            .register(UnixResolverBuilder)
-            .register(UnixAbstractResolverBuilder);
+            .register(UnixResolverBuilder::PATH)
+            .register(UnixResolverBuilder::ABSTRACT);
         registry
     }
 }
