@@ -143,12 +143,7 @@ impl<C> Locked<C> {
         if self.reported() != ConnectivityState::TransientFailure {
             return None;
         }
-        if self.subchannels.is_empty() {
-            return self.resolver.error.as_ref();
-        }
-        self.last_failure
-            .as_ref()
-            .or_else(|| self.subchannels.iter().find_map(Subchannel::error))
+        failure(&self.subchannels, &self.resolver, &self.last_failure)
     }
 
     /// The subchannel named `key`.
@@ -168,10 +163,39 @@ impl<C> Locked<C> {
     /// changed since they last heard): called before a transition that
     /// follows another under one lock, so that each is seen.
     pub(crate) fn observe(&mut self) {
+        // Runs at every release of the lock (every call): the state is
+        // aggregated once, and the error looked up only in
+        // TRANSIENT_FAILURE.
         let now = self.reported();
-        let error = self.error().cloned();
-        self.watchers.observe(now, error.as_ref());
+        let Locked {
+            watchers,
+            subchannels,
+            resolver,
+            last_failure,
+            ..
+        } = self;
+        let error = match now {
+            ConnectivityState::TransientFailure => failure(subchannels, resolver, last_failure),
+            _ => None,
+        };
+        watchers.observe(now, error);
     }
+}
+
+/// The error a TRANSIENT_FAILURE reports (the caller checked that it is
+/// one): the resolver's while there is no subchannel, else the last failed
+/// attempt's.
+fn failure<'a, C>(
+    subchannels: &'a [Subchannel<C>],
+    resolver: &'a ResolverSlot,
+    last_failure: &'a Option<Status>,
+) -> Option<&'a Status> {
+    if subchannels.is_empty() {
+        return resolver.error.as_ref();
+    }
+    last_failure
+        .as_ref()
+        .or_else(|| subchannels.iter().find_map(Subchannel::error))
 }
 
 /// The channel's state lock, held: on release it tells the watchers the
