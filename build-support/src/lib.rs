@@ -16,8 +16,11 @@
 //! use switchboard::prelude::*; // the stubs' `with_*` call options
 //! ```
 //!
-//! Each proto package becomes one file in `OUT_DIR` (`helloworld.rs`;
-//! `a.b.rs` for package `a.b`; `_.rs` for files without a package) holding
+//! Each proto package becomes one file in `OUT_DIR`, named after the package
+//! as the `.proto` spells it (`helloworld.rs`; `a.b.rs` for package `a.b`;
+//! `google.type.rs` for `google.type`, whose module is `google::r#type`;
+//! `_.rs` for files without a package), which is the name `include_proto!`
+//! takes. Each holds
 //! the prost messages and, per service, a `<service>_client` module with a
 //! blocking stub, an async stub (both implement `switchboard::stub::Stub`,
 //! which gives them their call options) and a `MethodDescriptor` per

@@ -16,9 +16,11 @@
 //! 4. optionally write an include file that nests every package's file in
 //!    modules named after the package.
 //!
-//! Invariants: one file per Rust module (proto package), named like
-//! prost-build names it (`helloworld.rs`, `a.b.rs`, `_.rs` for no package);
-//! files come back sorted by name; a panic inside prost-build (malformed
+//! Invariants: one file per Rust module (proto package), named after the
+//! package as the `.proto` spells it (`helloworld.rs`, `a.b.rs`,
+//! `google.type.rs` where prost-build would write `google.r#type.rs`, `_.rs`
+//! for no package), so that `include_proto!` takes the package name; files
+//! come back sorted by name; a panic inside prost-build (malformed
 //! descriptors) comes back as [`GenerateError::Panicked`].
 
 use std::collections::{BTreeMap, HashMap};
@@ -121,15 +123,16 @@ pub fn generate(
     names::check(&files).map_err(GenerateError::NameCollision)?;
     docs::sanitize_comments(&mut files);
 
-    let mut sources: HashMap<Module, Vec<String>> = HashMap::new();
+    let mut sources: HashMap<Module, Sources> = HashMap::new();
     let requests: Vec<(Module, FileDescriptorProto)> = files
         .into_iter()
         .map(|file| {
             let module = Module::from_protobuf_package_name(file.package());
-            sources
-                .entry(module.clone())
-                .or_default()
-                .push(file.name().to_string());
+            let sources = sources.entry(module.clone()).or_insert_with(|| Sources {
+                package: file.package().to_string(),
+                protos: Vec::new(),
+            });
+            sources.protos.push(file.name().to_string());
             (module, file)
         })
         .collect();
@@ -144,19 +147,31 @@ pub fn generate(
         .map_err(|panic| GenerateError::Panicked(panic_message(panic.as_ref())))?
         .map_err(|e| GenerateError::Prost(e.to_string()))?;
 
-    let mut modules: Vec<(Module, String)> = modules.into_iter().collect();
-    modules.sort_by_key(|(module, _)| file_name(module));
+    let mut modules: Vec<(Module, String, String)> = modules
+        .into_iter()
+        .map(|(module, content)| {
+            let package = sources.get(&module).map_or("", |s| s.package.as_str());
+            let name = file_name(package);
+            (module, name, content)
+        })
+        .collect();
+    modules.sort_by(|a, b| a.1.cmp(&b.1));
     let mut out = Vec::with_capacity(modules.len() + 1);
-    for (module, content) in &modules {
-        let name = file_name(module);
-        let protos = sources.get(module).map(Vec::as_slice).unwrap_or_default();
+    for (module, name, content) in &modules {
+        let protos = sources
+            .get(module)
+            .map(|s| s.protos.as_slice())
+            .unwrap_or_default();
         out.push(GeneratedFile {
-            content: format_file(&name, protos, content)?,
-            name,
+            content: format_file(name, protos, content)?,
+            name: name.clone(),
         });
     }
     if let Some(include) = &options.include_file {
-        let modules: Vec<&Module> = modules.iter().map(|(m, _)| m).collect();
+        let modules: Vec<(&Module, &str)> = modules
+            .iter()
+            .map(|(m, name, _)| (m, name.as_str()))
+            .collect();
         out.push(GeneratedFile {
             name: include.clone(),
             content: include_file(&modules),
@@ -165,9 +180,23 @@ pub fn generate(
     Ok(out)
 }
 
-/// The file prost-build (and so we) name a module's code.
-pub fn file_name(module: &Module) -> String {
-    module.to_file_name_or(NO_PACKAGE_FILE)
+/// The proto files of one Rust module and the package they declare.
+struct Sources {
+    /// The package as the first of `protos` spells it (`google.type`).
+    package: String,
+    /// The `.proto` files, as protoc names them.
+    protos: Vec<String>,
+}
+
+/// The file a package's code is written to: the package as the `.proto`
+/// spells it, plus `.rs` (`_.rs` for no package). This is the name
+/// `switchboard::include_proto!` takes.
+pub fn file_name(package: &str) -> String {
+    if package.is_empty() {
+        format!("{NO_PACKAGE_FILE}.rs")
+    } else {
+        format!("{package}.rs")
+    }
 }
 
 /// Parses, documents, formats and heads one file.
@@ -186,7 +215,7 @@ fn format_file(name: &str, protos: &[String], content: &str) -> Result<String, G
 }
 
 /// A file that includes every module's file inside nested `pub mod`s.
-fn include_file(modules: &[&Module]) -> String {
+fn include_file(modules: &[(&Module, &str)]) -> String {
     #[derive(Default)]
     struct Node {
         files: Vec<String>,
@@ -213,12 +242,12 @@ fn include_file(modules: &[&Module]) -> String {
     }
 
     let mut root = Node::default();
-    for module in modules {
+    for (module, file) in modules {
         let mut node = &mut root;
         for part in module.parts() {
             node = node.children.entry(part.to_string()).or_default();
         }
-        node.files.push(file_name(module));
+        node.files.push(file.to_string());
     }
     let file: syn::File = match syn::parse2(tokens(&root, &[])) {
         Ok(file) => file,
@@ -250,7 +279,7 @@ mod tests {
         let a = Module::from_protobuf_package_name("a.b");
         let c = Module::from_protobuf_package_name("a.c");
         let none = Module::from_protobuf_package_name("");
-        let text = include_file(&[&a, &c, &none]);
+        let text = include_file(&[(&a, "a.b.rs"), (&c, "a.c.rs"), (&none, "_.rs")]);
         assert!(text.contains("include!(\"_.rs\");"), "{text}");
         assert!(text.contains("pub mod a {"), "{text}");
         assert!(text.contains("include!(\"a.b.rs\");"), "{text}");

@@ -93,6 +93,10 @@ pub mod prelude {
 /// Includes the code `switchboard-build` generated for proto package
 /// `package` (from `OUT_DIR`), e.g. `switchboard::include_proto!("helloworld")`
 /// inside `pub mod helloworld { ... }`.
+///
+/// The package is written as in the `.proto` file, Rust keywords and all:
+/// `include_proto!("google.type")` inside `pub mod google { pub mod r#type
+/// { ... } }`. Files without a package: `include_proto!("_")`.
 #[macro_export]
 macro_rules! include_proto {
     ($package:tt) => {

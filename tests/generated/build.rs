@@ -17,6 +17,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "proto/helloworld.proto",
             "proto/routeguide.proto",
             "proto/keywords.proto",
+            "proto/keyword_package.proto",
             "proto/nested/deep.proto",
             "proto/nopackage.proto",
             "proto/case.proto",

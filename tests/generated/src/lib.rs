@@ -23,6 +23,18 @@ pub mod keywords {
     switchboard::include_proto!("keywords");
 }
 
+/// `keyword_package.proto`: package `type.match.async`, a keyword in each
+/// position. `include_proto!` takes the package as the `.proto` spells it.
+pub mod r#type {
+    /// Package `type.match`.
+    pub mod r#match {
+        /// Package `type.match.async`.
+        pub mod r#async {
+            switchboard::include_proto!("type.match.async");
+        }
+    }
+}
+
 /// `nested/*.proto`: nested packages and types imported across packages.
 pub mod nested {
     /// Package `nested.common`.
