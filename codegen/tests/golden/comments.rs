@@ -17,7 +17,7 @@
 /// And indented code:
 ///
 /// ```text
-/// curl -X POST <https://example.com/v1/items>
+/// curl -X POST https://example.com/v1/items
 /// ```
 ///
 /// HTML like &lt;b>bold&lt;/b>, &lt;T> and a stray &lt; or > must not become tags,
@@ -31,7 +31,7 @@ pub struct Request {
 }
 /// A block comment
 /// over several lines,
-///    with an indented line.
+/// with an indented line.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct Response {
     /// A trailing comment.
