@@ -304,6 +304,7 @@ impl Builder {
         let options = Options {
             build_client: self.build_client,
             include_file: self.include_file.clone(),
+            packages: None,
         };
         let generated = switchboard_codegen::generate(&mut self.prost_config(), &options, files)
             .map_err(|e| codegen_error(e, includes))?;

@@ -49,6 +49,11 @@ pub struct Options {
     /// Also write an include file of this name that `include!`s every
     /// generated file inside `pub mod` blocks named after the packages.
     pub include_file: Option<String>,
+    /// Write only these packages' files; the other descriptors are read for
+    /// their types (prost-build needs every message a field refers to).
+    /// `None` writes every package. The plugin sets it to the packages of
+    /// the files protoc asks for.
+    pub packages: Option<Vec<String>>,
 }
 
 impl Default for Options {
@@ -56,6 +61,7 @@ impl Default for Options {
         Options {
             build_client: true,
             include_file: None,
+            packages: None,
         }
     }
 }
@@ -150,6 +156,13 @@ pub fn generate(
 
     let mut modules: Vec<(Module, String, String)> = modules
         .into_iter()
+        .filter(|(module, _)| {
+            let package = sources.get(module).map_or("", |s| s.package.as_str());
+            options
+                .packages
+                .as_ref()
+                .is_none_or(|wanted| wanted.iter().any(|p| p == package))
+        })
         .map(|(module, content)| {
             let package = sources.get(&module).map_or("", |s| s.package.as_str());
             let name = file_name(package);

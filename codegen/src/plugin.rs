@@ -9,6 +9,10 @@
 //! parameter, name collision — in the response's `error` field, which
 //! protoc prints. It never panics.
 //!
+//! Every descriptor of the request, imports included, goes to the
+//! generator (prost-build needs each message a field refers to); only the
+//! packages of the files protoc asks for are written.
+//!
 //! Parameters (`--switchboard_opt=a,b,…`, comma-separated):
 //!
 //! | parameter | meaning |
@@ -21,7 +25,6 @@
 //! | `compile_well_known_types` | generate `google.protobuf` types instead of using `prost-types` |
 
 use prost::Message;
-use prost_types::FileDescriptorProto;
 use prost_types::compiler::code_generator_response::{Feature, File};
 use prost_types::compiler::{CodeGeneratorRequest, CodeGeneratorResponse};
 
@@ -116,6 +119,7 @@ impl Parameters {
         Options {
             build_client: !self.no_client,
             include_file: self.include_file.clone(),
+            packages: None,
         }
     }
 }
@@ -147,10 +151,12 @@ pub fn respond(request: CodeGeneratorRequest) -> CodeGeneratorResponse {
         Ok(p) => p,
         Err(e) => return error_response(e),
     };
-    let mut files: Vec<FileDescriptorProto> = Vec::new();
+    // Every descriptor goes to the generator (fields refer to messages of
+    // imported files); only the requested files' packages are written.
+    let mut packages: Vec<String> = Vec::new();
     for name in &request.file_to_generate {
         match request.proto_file.iter().find(|f| f.name() == name) {
-            Some(file) => files.push(file.clone()),
+            Some(file) => packages.push(file.package().to_string()),
             None => {
                 return error_response(format!(
                     "{name}: asked to generate it, but the request has no descriptor for it"
@@ -158,8 +164,11 @@ pub fn respond(request: CodeGeneratorRequest) -> CodeGeneratorResponse {
             }
         }
     }
+    let files = request.proto_file;
+    let mut options = params.options();
+    options.packages = Some(packages);
     let mut config = params.prost_config();
-    match generate(&mut config, &params.options(), files) {
+    match generate(&mut config, &options, files) {
         Ok(generated) => CodeGeneratorResponse {
             supported_features: Some(Feature::Proto3Optional as u64),
             file: generated
@@ -187,6 +196,7 @@ fn error_response(message: String) -> CodeGeneratorResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use prost_types::FileDescriptorProto;
 
     #[test]
     fn parameters() {

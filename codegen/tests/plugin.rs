@@ -155,3 +155,55 @@ fn garbage_on_stdin_gets_an_error_response_not_a_crash() {
         "{response:?}"
     );
 }
+
+/// `tests/generated/proto`, the tricky protos `switchboard-build` compiles.
+fn generated_protos() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/generated/proto")
+}
+
+#[test]
+fn well_known_types_from_imported_files_work_as_fields() {
+    // Fields of types from imported files (google/protobuf/*.proto): the
+    // plugin must read the imports, not only the files to generate.
+    let out = scratch("plugin-wkt");
+    let output = run_plugin(&generated_protos(), &["wkt.proto"], "", &out);
+    assert!(
+        output.status.success(),
+        "protoc: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let wkt = read(out.join("wkt.rs"));
+    assert!(
+        wkt.contains("pub took: ::core::option::Option<::prost_types::Duration>"),
+        "{wkt}"
+    );
+}
+
+#[test]
+fn only_the_requested_packages_are_written() {
+    // deep.proto imports two other packages; protoc asks for deep.proto
+    // only, so only its package's file comes back (and the include file
+    // names only it).
+    let out = scratch("plugin-imports");
+    let output = run_plugin(
+        &generated_protos(),
+        &["nested/deep.proto"],
+        "include_file=mod.rs",
+        &out,
+    );
+    assert!(
+        output.status.success(),
+        "protoc: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["mod.rs", "nested.deep.v1.rs"]);
+    let include = read(out.join("mod.rs"));
+    assert!(!include.contains("other"), "{include}");
+    let deep = read(out.join("nested.deep.v1.rs"));
+    assert!(deep.contains("super::super::common::Page"), "{deep}");
+}
