@@ -127,3 +127,12 @@ fn a_server_without_health_checking_answers_unimplemented() {
     );
     assert!(watch.next().is_none(), "the watch ends after its error");
 }
+
+#[test]
+fn the_async_handles_are_send() {
+    fn send<T: Send>(_: &T) {}
+    let channel = Channel::builder("http://127.0.0.1:1").build().unwrap();
+    let health = HealthClient::new(channel);
+    send(&health.check_async(""));
+    send(&health.watch_async(""));
+}

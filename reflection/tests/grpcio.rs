@@ -229,3 +229,12 @@ fn a_server_without_reflection_is_unimplemented_naming_both_versions() {
     let status = block_on(reflection.list_services_async()).unwrap_err();
     assert_eq!(status.code(), Code::Unimplemented, "{status}");
 }
+
+#[test]
+fn the_async_operations_are_send() {
+    fn send<T: Send>(_: &T) {}
+    let reflection = client("http://127.0.0.1:1".to_owned());
+    send(&reflection.list_services_async());
+    send(&reflection.file_containing_symbol_async(TEST_SERVICE));
+    send(&reflection.file_by_filename_async("a.proto"));
+}
