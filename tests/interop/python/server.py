@@ -14,11 +14,22 @@ this server cannot tell whether a request arrived compressed. It ignores
 client_compressed_streaming) run against the tonic peer only, which reads
 the flag byte off the wire.
 
+Beside TestService it serves gRPC health checking (grpcio-health-checking:
+`grpc.health.v1.Health`, with "" and grpc.testing.TestService SERVING) and
+server reflection (grpcio-reflection) listing TestService, Health and the
+reflection services. grpcio-reflection serves `grpc.reflection.v1alpha`
+only; this server also serves the same servicer as `grpc.reflection.v1`
+(the two protocols' messages are identical on the wire; the v1 file
+descriptor is v1alpha's, renamed, so reflection can describe itself), unless
+`--reflection v1alpha` asks for v1alpha alone (a server as grpcio's own
+helper makes it, for clients' fall-back).
+
 Usage (the Rust side, switchboard_interop_peer::python, does this):
 
     python server.py --port 0 --gen_dir DIR [--tls_cert CERT.pem --tls_key KEY.pem
                                              [--tls_client_ca CA.pem]]
                                             [--grpc_option NAME=INT ...]
+                                            [--reflection both|v1alpha]
 
 DIR holds the stubs grpc_tools.protoc generated from tests/interop/proto
 (DIR/grpc/testing/*_pb2*.py). The first line on stdout is the bound port,
@@ -34,6 +45,12 @@ A line `stop GRACE` on stdin (GRACE in seconds) stops it gracefully instead:
 still running after GRACE seconds are cancelled), and once the server has
 fully stopped it prints `stopped` on stdout and exits. grpcio binds with
 SO_REUSEPORT, so a new server can take the same port with `--port`.
+
+A line `health SERVICE STATUS` (or `health STATUS` for the server as a whole,
+"") sets a service's health status (STATUS: SERVING, NOT_SERVING,
+SERVICE_UNKNOWN or UNKNOWN; watchers of the service see the change) and
+prints `health SERVICE STATUS` back on stdout once it is set (`health ""
+STATUS` for the whole server). A line it cannot read gets `error: ...`.
 """
 
 import argparse
@@ -44,6 +61,9 @@ import time
 from concurrent import futures
 
 import grpc
+from google.protobuf import descriptor_pb2, descriptor_pool
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection, reflection_pb2, reflection_pb2_grpc
 
 ECHO_INITIAL_KEY = "x-grpc-test-echo-initial"
 ECHO_TRAILING_KEY = "x-grpc-test-echo-trailing-bin"
@@ -52,6 +72,9 @@ ECHO_TRAILING_KEY = "x-grpc-test-echo-trailing-bin"
 MAX_PAYLOAD_SIZE = 64 * 1024 * 1024
 
 STATUS_CODES = {code.value[0]: code for code in grpc.StatusCode}
+
+TEST_SERVICE = "grpc.testing.TestService"
+REFLECTION_V1_SERVICE = "grpc.reflection.v1.ServerReflection"
 
 
 def import_stubs(gen_dir):
@@ -62,8 +85,8 @@ def import_stubs(gen_dir):
     the generated `grpc/` directory makes `grpc.testing` resolve there.
     """
     grpc.__path__.append(os.path.join(gen_dir, "grpc"))
-    global empty_pb2, messages_pb2, test_pb2_grpc
-    from grpc.testing import empty_pb2, messages_pb2, test_pb2_grpc  # noqa: E402
+    global empty_pb2, messages_pb2, test_pb2, test_pb2_grpc
+    from grpc.testing import empty_pb2, messages_pb2, test_pb2, test_pb2_grpc  # noqa: E402
 
 
 def echo_metadata(context):
@@ -180,6 +203,89 @@ class TestService:
         )
 
 
+def add_health(server):
+    """Registers grpcio's health servicer: the server ("") and TestService
+    SERVING. Returns it, for `health` lines on stdin."""
+    servicer = health.HealthServicer()
+    serving = health_pb2.HealthCheckResponse.SERVING
+    servicer.set("", serving)
+    servicer.set(TEST_SERVICE, serving)
+    health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
+    return servicer
+
+
+def register_v1_reflection_descriptor():
+    """Adds `grpc/reflection/v1/reflection.proto` to the default descriptor
+    pool: v1alpha's file descriptor with its package renamed (the messages
+    are the same), so that reflection can describe the v1 service too."""
+    proto = descriptor_pb2.FileDescriptorProto()
+    reflection_pb2.DESCRIPTOR.CopyToProto(proto)
+    old, new = ".grpc.reflection.v1alpha.", ".grpc.reflection.v1."
+
+    def renamed(name):
+        return new + name[len(old):] if name.startswith(old) else name
+
+    proto.name = "grpc/reflection/v1/reflection.proto"
+    proto.package = "grpc.reflection.v1"
+    proto.ClearField("options")
+    for message in proto.message_type:
+        for field in message.field:
+            if field.HasField("type_name"):
+                field.type_name = renamed(field.type_name)
+    for service in proto.service:
+        for method in service.method:
+            method.input_type = renamed(method.input_type)
+            method.output_type = renamed(method.output_type)
+    descriptor_pool.Default().AddSerializedFile(proto.SerializeToString())
+
+
+def add_reflection(server, versions):
+    """Registers grpcio's reflection servicer as v1alpha and, with versions
+    "both", as v1 too (same servicer: the messages are the same on the
+    wire). It lists TestService, Health and the reflection services served."""
+    names = [
+        test_pb2.DESCRIPTOR.services_by_name["TestService"].full_name,
+        health.SERVICE_NAME,
+        reflection.SERVICE_NAME,
+    ]
+    if versions == "both":
+        register_v1_reflection_descriptor()
+        names.append(REFLECTION_V1_SERVICE)
+    servicer = reflection.ReflectionServicer(names)
+    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(servicer, server)
+    if versions == "both":
+        v1 = grpc.method_handlers_generic_handler(
+            REFLECTION_V1_SERVICE,
+            {
+                "ServerReflectionInfo": grpc.stream_stream_rpc_method_handler(
+                    servicer.ServerReflectionInfo,
+                    request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,
+                    response_serializer=reflection_pb2.ServerReflectionResponse.SerializeToString,
+                )
+            },
+        )
+        server.add_generic_rpc_handlers((v1,))
+
+
+def set_health(health_servicer, words):
+    """A `health [SERVICE] STATUS` line (words, as bytes, after `health`):
+    sets the status and says so on stdout."""
+    if len(words) == 1:
+        service, status = "", words[0].decode()
+    elif len(words) == 2:
+        service, status = words[0].decode(), words[1].decode()
+    else:
+        print("error: expected `health [SERVICE] STATUS`", flush=True)
+        return
+    try:
+        value = health_pb2.HealthCheckResponse.ServingStatus.Value(status)
+    except ValueError:
+        print("error: unknown health status %r" % status, flush=True)
+        return
+    health_servicer.set(service, value)
+    print("health %s %s" % (service or '""', status), flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True, help="port to listen on; 0: any")
@@ -197,6 +303,12 @@ def main():
         metavar="NAME=INT",
         help="a server channel argument, e.g. grpc.http2.max_ping_strikes=1 (repeatable)",
     )
+    parser.add_argument(
+        "--reflection",
+        choices=["both", "v1alpha"],
+        default="both",
+        help="reflection versions to serve: v1 and v1alpha (default), or v1alpha only",
+    )
     args = parser.parse_args()
     if (args.tls_cert is None) != (args.tls_key is None):
         sys.exit("--tls_cert and --tls_key go together")
@@ -208,6 +320,8 @@ def main():
     import_stubs(args.gen_dir)
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=32), options=options)
     test_pb2_grpc.add_TestServiceServicer_to_server(TestService(), server)
+    health_servicer = add_health(server)
+    add_reflection(server, args.reflection)
     address = "%s:%d" % (args.host, args.port)
     if args.tls_cert is not None:
         with open(args.tls_key, "rb") as key, open(args.tls_cert, "rb") as cert:
@@ -239,6 +353,8 @@ def main():
                 if words[:1] == [b"stop"] and len(words) == 2:
                     grace.append(float(words[1]))
                     break
+                if words[:1] == [b"health"]:
+                    set_health(health_servicer, words[1:])
         finally:
             stop.set()
 

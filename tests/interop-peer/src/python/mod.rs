@@ -2,13 +2,17 @@
 //! `grpc.testing.TestService` as the tonic peer, from
 //! `tests/interop/python/server.py`.
 //!
-//! - [`Venv`] makes a virtualenv with pinned [`GRPCIO_VERSION`] grpcio and
-//!   grpcio-tools (once per machine; later runs only check a marker file)
-//!   and generates the Python stubs from `tests/interop/proto` into it.
+//! - [`Venv`] makes a virtualenv with pinned [`GRPCIO_VERSION`] grpcio,
+//!   grpcio-tools, grpcio-health-checking and grpcio-reflection (once per
+//!   machine; later runs only check a marker file) and generates the Python
+//!   stubs from `tests/interop/proto` into it.
 //! - [`PythonServer`] runs `server.py` with that venv's interpreter on a
 //!   port the system chooses (or a given one), and kills it when dropped;
 //!   [`PythonServer::stop_gracefully`] stops it with grpcio's
-//!   `server.stop(grace)` instead.
+//!   `server.stop(grace)` instead. Beside `TestService` it serves health
+//!   checking (`grpc.health.v1`; [`PythonServer::set_health`] changes a
+//!   status) and server reflection (v1 and v1alpha, or v1alpha alone with
+//!   [`PythonServer::start_reflection_v1alpha_only`]).
 //!
 //! Every failure (no `python3`, no `venv` module, pip unable to reach PyPI,
 //! the server dying on start) is an `Err(String)` that says what to fix;

@@ -8,7 +8,9 @@
 //! handle (or, if the test process dies, as long as the process). For a
 //! graceful stop the handle writes `stop GRACE` on stdin; the script runs
 //! grpcio's `server.stop(GRACE)`, prints `stopped` once the server has
-//! fully stopped, and exits.
+//! fully stopped, and exits. [`PythonServer::set_health`] writes `health
+//! [SERVICE] STATUS` and waits for the script to echo it (the status is set
+//! by then).
 
 use std::io::{self, BufRead as _, BufReader, Write as _};
 use std::net::{Ipv4Addr, SocketAddr};
@@ -40,6 +42,9 @@ pub struct PythonServer {
     addr: SocketAddr,
 }
 
+/// How long the script may take to acknowledge a `health` line.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// How a [`PythonServer::stop_gracefully`] went.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PythonStop {
@@ -58,21 +63,29 @@ impl PythonServer {
     /// the system), e.g. the port of a server that was stopped with
     /// [`PythonServer::stop_gracefully`].
     pub fn start_on(port: u16) -> Result<PythonServer, String> {
-        Self::spawn(port, None, None, &[])
+        Self::spawn(port, None, None, &[], &[])
+    }
+
+    /// Like [`PythonServer::start`], serving server reflection as
+    /// `grpc.reflection.v1alpha` only (as grpcio-reflection's own
+    /// `enable_server_reflection` does): `grpc.reflection.v1` answers
+    /// UNIMPLEMENTED, so a client must fall back.
+    pub fn start_reflection_v1alpha_only() -> Result<PythonServer, String> {
+        Self::spawn(0, None, None, &[], &["--reflection", "v1alpha"])
     }
 
     /// Like [`PythonServer::start`], with grpcio server channel arguments
     /// (`grpc.server(options=...)`), e.g. a ping policy:
     /// `("grpc.http2.max_ping_strikes", 1)`.
     pub fn start_with_options(options: &[(&str, i64)]) -> Result<PythonServer, String> {
-        Self::spawn(0, None, None, options)
+        Self::spawn(0, None, None, options, &[])
     }
 
     /// Like [`PythonServer::start_on`], with grpcio channel arguments for
     /// the server (`grpc.server(options=...)`), e.g.
     /// `("grpc.max_connection_age_ms", 500)`.
     pub fn start_with(port: u16, options: &[(&str, i64)]) -> Result<PythonServer, String> {
-        Self::spawn(port, None, None, options)
+        Self::spawn(port, None, None, options, &[])
     }
 
     /// Like [`PythonServer::start`], serving TLS (grpcio's
@@ -86,7 +99,7 @@ impl PythonServer {
     /// chooses), e.g. the port of a server that was stopped with
     /// [`PythonServer::stop_gracefully`].
     pub fn start_tls_on(port: u16, cert: &Path, key: &Path) -> Result<PythonServer, String> {
-        Self::spawn(port, Some((cert, key)), None, &[])
+        Self::spawn(port, Some((cert, key)), None, &[], &[])
     }
 
     /// Like [`PythonServer::start_tls`], requiring a client certificate
@@ -96,7 +109,7 @@ impl PythonServer {
         key: &Path,
         client_ca: &Path,
     ) -> Result<PythonServer, String> {
-        Self::spawn(0, Some((cert, key)), Some(client_ca), &[])
+        Self::spawn(0, Some((cert, key)), Some(client_ca), &[], &[])
     }
 
     fn spawn(
@@ -104,6 +117,7 @@ impl PythonServer {
         tls: Option<(&Path, &Path)>,
         client_ca: Option<&Path>,
         options: &[(&str, i64)],
+        flags: &[&str],
     ) -> Result<PythonServer, String> {
         let venv = Venv::ensure()?;
         let script = interop_dir().join("python").join("server.py");
@@ -125,6 +139,7 @@ impl PythonServer {
         for (name, value) in options {
             command.arg("--grpc_option").arg(format!("{name}={value}"));
         }
+        command.args(flags);
         let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -170,6 +185,67 @@ impl PythonServer {
     /// The server's URL, `http://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Sets the health status of `service` (`""`: the server as a whole)
+    /// in the server's `grpc.health.v1.Health` service, and returns once it
+    /// is set: watchers of the service are told. `status` is the proto
+    /// name: `SERVING`, `NOT_SERVING`, `SERVICE_UNKNOWN` or `UNKNOWN`.
+    ///
+    /// At start the server has `""` and `grpc.testing.TestService`
+    /// SERVING; any other name becomes known when set.
+    pub fn set_health(&self, service: &str, status: &str) -> Result<(), String> {
+        if service.contains(char::is_whitespace) || status.contains(char::is_whitespace) {
+            return Err(format!(
+                "a health service or status with whitespace cannot be sent: {service:?} {status:?}"
+            ));
+        }
+        let (command, ack) = if service.is_empty() {
+            (
+                format!("health {status}\n"),
+                format!("health \"\" {status}"),
+            )
+        } else {
+            (
+                format!("health {service} {status}\n"),
+                format!("health {service} {status}"),
+            )
+        };
+        // One command and its answer at a time.
+        let lines = self.lines.lock().unwrap_or_else(PoisonError::into_inner);
+        let sent = match self.stdin.as_ref() {
+            Some(mut stdin) => stdin
+                .write_all(command.as_bytes())
+                .and_then(|()| stdin.flush()),
+            None => Err(io::Error::other("its stdin is closed")),
+        };
+        sent.map_err(|e| format!("cannot send the Python server {command:?}: {e}"))?;
+        let started = Instant::now();
+        loop {
+            let left = COMMAND_TIMEOUT.saturating_sub(started.elapsed());
+            match lines.recv_timeout(left) {
+                Ok(Ok(line)) if line.trim() == ack => return Ok(()),
+                Ok(Ok(line)) if line.starts_with("error:") => {
+                    return Err(format!(
+                        "the Python server refused {:?}: {}",
+                        command.trim(),
+                        line.trim()
+                    ));
+                }
+                Ok(Ok(_)) => continue,
+                Ok(Err(error)) => return Err(format!("reading its stdout failed: {error}")),
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err("the Python server exited".to_owned());
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    return Err(format!(
+                        "the Python server did not acknowledge {:?} within {} s",
+                        command.trim(),
+                        COMMAND_TIMEOUT.as_secs()
+                    ));
+                }
+            }
+        }
     }
 
     /// Stops the server with grpcio's `server.stop(grace)`: it takes no new

@@ -3,7 +3,8 @@
 //! Steps, each skipped when already done:
 //! 1. `python3 -m venv DIR` (interpreter: `$SWITCHBOARD_PYTHON`, default
 //!    `python3`);
-//! 2. `pip install` of the pinned grpcio, grpcio-tools and protobuf; the
+//! 2. `pip install` of the pinned grpcio, grpcio-tools,
+//!    grpcio-health-checking, grpcio-reflection and protobuf; the
 //!    pins are written to a marker file afterwards, so a finished install
 //!    is recognised (and a change of pins reinstalls);
 //! 3. `grpc_tools.protoc` on `tests/interop/proto` into `DIR/gen`, redone
@@ -26,7 +27,9 @@ use std::time::Instant;
 
 use super::{interop_dir, workspace_root};
 
-/// The pinned grpcio and grpcio-tools version (cp311 manylinux wheels exist).
+/// The pinned version of grpcio, grpcio-tools, grpcio-health-checking and
+/// grpcio-reflection (cp311 manylinux wheels exist; the last two are pure
+/// Python, released with grpcio under the same numbers).
 pub const GRPCIO_VERSION: &str = "1.85.1";
 
 /// The pinned protobuf runtime (what grpcio-tools 1.85.1 resolves to).
@@ -230,6 +233,8 @@ fn requirements() -> Vec<String> {
     vec![
         format!("grpcio=={GRPCIO_VERSION}"),
         format!("grpcio-tools=={GRPCIO_VERSION}"),
+        format!("grpcio-health-checking=={GRPCIO_VERSION}"),
+        format!("grpcio-reflection=={GRPCIO_VERSION}"),
         format!("protobuf=={PROTOBUF_VERSION}"),
     ]
 }
