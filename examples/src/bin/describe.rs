@@ -14,6 +14,7 @@
 //! sets up the Python venv of the interop peer: it needs PyPI).
 
 use std::error::Error;
+use std::io::{self, Write as _};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -31,9 +32,24 @@ const USAGE: &str = "usage: describe [TARGET [SYMBOL]]
   TARGET:       a server with reflection on, e.g. 127.0.0.1:50051 or https://host
   SYMBOL:       a service or message to describe (default: every service)";
 
+/// `println!` that returns the write error instead of panicking, so that
+/// `describe | head` ends quietly when `head` closes the pipe.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        writeln!(io::stdout().lock(), $($arg)*)?
+    };
+}
+
 fn main() -> ExitCode {
     match run() {
         Ok(()) => ExitCode::SUCCESS,
+        Err(error)
+            if error
+                .downcast_ref::<io::Error>()
+                .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(error) => {
             eprintln!("describe: {error}");
             ExitCode::FAILURE
@@ -44,7 +60,7 @@ fn main() -> ExitCode {
 fn run() -> Result<(), Box<dyn Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|arg| arg == "-h" || arg == "--help") {
-        println!("{USAGE}");
+        out!("{USAGE}");
         return Ok(());
     }
     match args.as_slice() {
@@ -60,7 +76,7 @@ fn describe_the_interop_peer() -> Result<(), Box<dyn Error>> {
     use switchboard_interop_peer::python::PythonServer;
     eprintln!("starting the Python grpcio interop peer (tests/interop/python/server.py)…");
     let peer = PythonServer::start()?;
-    println!("# the Python grpcio interop peer, at {}", peer.url());
+    out!("# the Python grpcio interop peer, at {}", peer.url());
     describe(&peer.url(), None)
     // `peer` is dropped here: the server stops.
 }
@@ -80,11 +96,11 @@ fn describe(target: &str, symbol: Option<&str>) -> Result<(), Box<dyn Error>> {
         None => {
             let services = reflection.list_services()?;
             if let Some(version) = reflection.version() {
-                println!("# reflection: {version}");
+                out!("# reflection: {version}");
             }
-            println!("# {} services", services.len());
+            out!("# {} services", services.len());
             for service in &services {
-                println!();
+                out!();
                 describe_symbol(&reflection, service)?;
             }
         }
@@ -104,11 +120,11 @@ fn describe_symbol(reflection: &ReflectionClient, symbol: &str) -> Result<(), Bo
         .iter()
         .find(|service| full_name(file, service.name()) == symbol)
     {
-        print_service(file, service);
+        print_service(file, service)?;
     } else if let Some(message) = find_message(file, symbol) {
-        print_message(symbol, file, message);
+        print_message(symbol, file, message)?;
     } else {
-        println!("{symbol} is defined in {}", file.name());
+        out!("{symbol} is defined in {}", file.name());
     }
     Ok(())
 }
@@ -121,17 +137,21 @@ fn full_name(file: &FileDescriptorProto, name: &str) -> String {
     }
 }
 
-fn print_service(file: &FileDescriptorProto, service: &ServiceDescriptorProto) {
+fn print_service(
+    file: &FileDescriptorProto,
+    service: &ServiceDescriptorProto,
+) -> Result<(), Box<dyn Error>> {
     let methods = service.method.len();
-    println!(
+    out!(
         "service {} ({}, {methods} method{})",
         full_name(file, service.name()),
         file.name(),
         if methods == 1 { "" } else { "s" }
     );
     for method in &service.method {
-        println!("  {}", method_line(method));
+        out!("  {}", method_line(method));
     }
+    Ok(())
 }
 
 /// `rpc Name(Request) returns (stream Response); // server streaming`.
@@ -169,12 +189,17 @@ fn find_message<'a>(file: &'a FileDescriptorProto, symbol: &str) -> Option<&'a D
     Some(message)
 }
 
-fn print_message(symbol: &str, file: &FileDescriptorProto, message: &DescriptorProto) {
-    println!("message {symbol} ({}) {{", file.name());
+fn print_message(
+    symbol: &str,
+    file: &FileDescriptorProto,
+    message: &DescriptorProto,
+) -> Result<(), Box<dyn Error>> {
+    out!("message {symbol} ({}) {{", file.name());
     for field in &message.field {
-        println!("  {}", field_line(field));
+        out!("  {}", field_line(field));
     }
-    println!("}}");
+    out!("}}");
+    Ok(())
 }
 
 /// `repeated string name = 3;`

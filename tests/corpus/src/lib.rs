@@ -1,6 +1,6 @@
 //! The real-world corpus: what `switchboard-build` generates for every
-//! `.proto` of the pinned `googleapis-common-protos` release (see
-//! `build.rs`), included package by package with `include_proto!` and the
+//! `.proto` of the pinned `googleapis-common-protos` release and for grpc's
+//! health and reflection protos (66 files, see `build.rs`), included package by package with `include_proto!` and the
 //! package names as the `.proto` files spell them (`google.type`, whose
 //! module is `google::r#type`).
 //!
@@ -54,5 +54,27 @@ pub mod google {
     /// Package `google.type`.
     pub mod r#type {
         switchboard::include_proto!("google.type");
+    }
+}
+
+/// grpc's own services.
+pub mod grpc {
+    /// Package `grpc.health`.
+    pub mod health {
+        /// Package `grpc.health.v1`.
+        pub mod v1 {
+            switchboard::include_proto!("grpc.health.v1");
+        }
+    }
+    /// Package `grpc.reflection`.
+    pub mod reflection {
+        /// Package `grpc.reflection.v1`.
+        pub mod v1 {
+            switchboard::include_proto!("grpc.reflection.v1");
+        }
+        /// Package `grpc.reflection.v1alpha`.
+        pub mod v1alpha {
+            switchboard::include_proto!("grpc.reflection.v1alpha");
+        }
     }
 }
