@@ -206,7 +206,13 @@ class TestService:
 def add_health(server):
     """Registers grpcio's health servicer: the server ("") and TestService
     SERVING. Returns it, for `health` lines on stdin."""
-    servicer = health.HealthServicer()
+    # experimental_non_blocking=False: the default (non-blocking) Watch sends
+    # from inside `set`, holding the servicer's lock until the send is done,
+    # while grpcio's poller thread runs a closing Watch's callback, which
+    # waits for that lock: a deadlock whenever one watcher goes away while
+    # another is sent to (seen with two watch tests at once). The blocking
+    # Watch only queues the response in `set`.
+    servicer = health.HealthServicer(experimental_non_blocking=False)
     serving = health_pb2.HealthCheckResponse.SERVING
     servicer.set("", serving)
     servicer.set(TEST_SERVICE, serving)
