@@ -156,17 +156,13 @@ pub fn generate(
 
     let mut modules: Vec<(Module, String, String)> = modules
         .into_iter()
-        .filter(|(module, _)| {
-            let package = sources.get(module).map_or("", |s| s.package.as_str());
-            options
+        .filter_map(|(module, content)| {
+            let package = sources.get(&module).map_or("", |s| s.package.as_str());
+            let wanted = options
                 .packages
                 .as_ref()
-                .is_none_or(|wanted| wanted.iter().any(|p| p == package))
-        })
-        .map(|(module, content)| {
-            let package = sources.get(&module).map_or("", |s| s.package.as_str());
-            let name = file_name(package);
-            (module, name, content)
+                .is_none_or(|wanted| wanted.iter().any(|p| p == package));
+            wanted.then(|| (module, file_name(package), content))
         })
         .collect();
     modules.sort_by(|a, b| a.1.cmp(&b.1));

@@ -16,6 +16,8 @@
 
 use syn::{Attribute, Expr, Fields, Item, Lit, Meta};
 
+use super::blocks::Fence;
+
 /// Restores the code blocks in every doc comment of `file`.
 pub fn restore_code_blocks(file: &mut syn::File) {
     restore_items(&mut file.items);
@@ -51,7 +53,7 @@ fn restore_items(items: &mut [Item]) {
 
 /// Restores the code lines among one item's `#[doc]` attributes.
 fn restore(attrs: &mut [Attribute]) {
-    let mut fence: Option<String> = None;
+    let mut fence: Option<Fence> = None;
     for attr in attrs {
         let Meta::NameValue(meta) = &mut attr.meta else {
             continue;
@@ -64,20 +66,15 @@ fn restore(attrs: &mut [Attribute]) {
         };
         let Lit::Str(lit) = &expr.lit else { continue };
         let line = lit.value();
-        let trimmed = line.trim();
-        match &fence {
-            Some(open) if trimmed == open => fence = None,
+        match fence {
+            Some(open) if open.closes(&line) => fence = None,
             Some(_) => {
                 let restored = restore_line(&line);
                 if restored != line {
                     expr.lit = Lit::Str(syn::LitStr::new(&restored, lit.span()));
                 }
             }
-            None if trimmed.starts_with("```") || trimmed.starts_with("~~~") => {
-                let ch = trimmed.chars().next().unwrap_or('`');
-                fence = Some(trimmed.chars().take_while(|c| *c == ch).collect());
-            }
-            None => {}
+            None => fence = Fence::open(line.trim_start()),
         }
     }
 }

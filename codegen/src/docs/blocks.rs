@@ -326,13 +326,14 @@ pub(super) fn indent_of(line: &str) -> usize {
 
 /// An open code fence: its character and length.
 #[derive(Clone, Copy)]
-struct Fence {
+pub(super) struct Fence {
     ch: char,
     len: usize,
 }
 
 impl Fence {
-    fn open(text: &str) -> Option<Fence> {
+    /// The fence `text` (a line without its indent) opens, if any.
+    pub(super) fn open(text: &str) -> Option<Fence> {
         let ch = text.chars().next().filter(|c| *c == '`' || *c == '~')?;
         let len = text.chars().take_while(|c| *c == ch).count();
         let info = &text[len..];
@@ -341,7 +342,8 @@ impl Fence {
         (len >= 3 && !(ch == '`' && info.contains('`'))).then_some(Fence { ch, len })
     }
 
-    fn closes(&self, line: &str) -> bool {
+    /// Whether `line` closes this fence.
+    pub(super) fn closes(&self, line: &str) -> bool {
         let trimmed = line.trim();
         trimmed.len() >= self.len && trimmed.chars().all(|c| c == self.ch)
     }
